@@ -1,0 +1,8 @@
+//! Everything that talks Tencent Cloud Chat's REST protocol: regions, the wire format, UserSig,
+//! error-code classification and the HTTP client.
+
+pub mod client;
+pub mod errors;
+pub mod region;
+pub mod usersig;
+pub mod wire;

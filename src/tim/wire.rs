@@ -1,0 +1,121 @@
+//! The wire format of Tencent's `v4/live_config/*` REST calls: the seven commands, their bodies and
+//! the response envelope. Field names follow Tencent's documentation to the letter (PascalCase), so
+//! these types are shared by the client and the emulator: both sides of the wire use one spelling.
+
+use serde::{Deserialize, Serialize};
+
+/// The seven `live_config` commands (the last path segment of the URL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Command {
+    GetCallback,
+    SetCallback,
+    UpdateCallback,
+    DeleteCallback,
+    GetCallbackToken,
+    SetCallbackToken,
+    DeleteCallbackToken,
+}
+
+impl Command {
+    pub const ALL: [Command; 7] = [
+        Command::GetCallback,
+        Command::SetCallback,
+        Command::UpdateCallback,
+        Command::DeleteCallback,
+        Command::GetCallbackToken,
+        Command::SetCallbackToken,
+        Command::DeleteCallbackToken,
+    ];
+
+    /// The name as it appears in the URL (`v4/live_config/{name}`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Command::GetCallback => "get_callback",
+            Command::SetCallback => "set_callback",
+            Command::UpdateCallback => "update_callback",
+            Command::DeleteCallback => "delete_callback",
+            Command::GetCallbackToken => "get_callback_token",
+            Command::SetCallbackToken => "set_callback_token",
+            Command::DeleteCallbackToken => "delete_callback_token",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Command> {
+        Command::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
+    /// Read-only commands: the only ones `plan` may send.
+    pub fn is_read(self) -> bool {
+        matches!(self, Command::GetCallback | Command::GetCallbackToken)
+    }
+}
+
+impl std::fmt::Display for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Body of `set_callback` / `update_callback`, and the `Response` of `get_callback`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallbackBody {
+    #[serde(rename = "Url")]
+    pub url: String,
+    #[serde(rename = "CallbackCommandList")]
+    pub commands: Vec<String>,
+}
+
+/// Body of `set_callback_token`, and the `Response` of `get_callback_token`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenBody {
+    #[serde(rename = "Token")]
+    pub token: String,
+    #[serde(rename = "IsTokenEnable")]
+    pub enabled: bool,
+}
+
+// The token is a secret: a derived Debug would print it into logs and panics.
+impl std::fmt::Debug for TokenBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenBody")
+            .field("token", &"<redacted>")
+            .field("enabled", &self.enabled)
+            .finish()
+    }
+}
+
+/// The envelope every response carries (HTTP 200 for every API outcome).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope<R> {
+    #[serde(rename = "ActionStatus")]
+    pub action_status: String,
+    #[serde(rename = "ErrorCode")]
+    pub error_code: i64,
+    #[serde(rename = "ErrorInfo", default)]
+    pub error_info: String,
+    #[serde(rename = "RequestId", default)]
+    pub request_id: String,
+    #[serde(rename = "Response", default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<R>,
+}
+
+/// Tencent's documented error codes that livehook names in code. The full classification lives in
+/// `tim::errors`.
+pub mod codes {
+    pub const INTERNAL_ERROR: i64 = 100001;
+    pub const INVALID_PARAMETER: i64 = 100002;
+    pub const CALLBACK_EXISTS: i64 = 100300;
+    pub const CALLBACK_MISSING: i64 = 100301;
+    pub const TOKEN_MISSING: i64 = 100302;
+    pub const HTTP_PARSE_ERROR: i64 = 60002;
+    pub const JSON_PARSE_ERROR: i64 = 60003;
+    pub const REST_RATE_LIMIT: i64 = 60007;
+    pub const SDKAPPID_RATE_LIMIT: i64 = 60011;
+    pub const USERSIG_EXPIRED: i64 = 70001;
+    pub const USERSIG_UNPARSABLE: i64 = 70003;
+    pub const USERSIG_WRONG_KEY: i64 = 70009;
+    pub const USERSIG_IDENTIFIER_MISMATCH: i64 = 70013;
+    pub const USERSIG_SDKAPPID_MISMATCH: i64 = 70014;
+    pub const SDKAPPID_NOT_FOUND: i64 = 70020;
+}
