@@ -1,5 +1,10 @@
 //! livehook: Terraform-style plan/apply for the webhook configuration of Tencent Cloud Chat live
-//! rooms. The library never prints; the binary (`main.rs`) owns presentation and exit codes.
+//! rooms.
+//!
+//! The modules below know nothing of terminals; `cli` is the one place that parses arguments,
+//! writes to the streams it is handed and decides the exit code.
 
+pub mod cli;
+pub mod config;
 pub mod emulator;
 pub mod tim;

@@ -2,6 +2,7 @@
 //! error-code classification and the HTTP client.
 
 pub mod client;
+pub mod command_words;
 pub mod errors;
 pub mod region;
 pub mod usersig;

@@ -20,7 +20,7 @@ use sha2::Sha256;
 const MAX_DECODED_LEN: u64 = 64 * 1024;
 
 /// The fields a UserSig is made of.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SigFields {
     pub identifier: String,
     pub sdkappid: u64,

@@ -1,0 +1,65 @@
+//! Command-line interface: argument parsing (clap derive), dispatch, and the one place where an
+//! outcome becomes an exit code.
+
+mod args;
+mod output;
+mod validate;
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use args::{Cli, ColorChoice, Command};
+pub use output::Streams;
+
+/// How a run ended. Every command returns one; [`main`] maps it to the process status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit 0.
+    Success,
+    /// Exit 1: invalid input, a failed app, a refused apply.
+    Failure,
+    /// Exit 2: `plan --detailed-exitcode` found changes.
+    Changes,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Success => 0,
+            Outcome::Failure => 1,
+            Outcome::Changes => 2,
+        }
+    }
+}
+
+/// Parses `args`, runs the command against the process's stdout and stderr, and returns the exit
+/// status.
+pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help and version to stdout with status 0, and usage errors to stderr
+            // with status 2; livehook reserves 2 for "changes", so usage errors exit 1.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 1 } else { 0 });
+        }
+    };
+    let mut streams = Streams::from_process(cli.color);
+    let outcome = run(cli, &mut streams);
+    let _ = streams.out.flush();
+    ExitCode::from(outcome.exit_code())
+}
+
+/// Runs a parsed command line, writing to `streams`.
+pub fn run(cli: Cli, streams: &mut Streams) -> Outcome {
+    match cli.command {
+        Command::Validate(args) => validate::run(&args, streams),
+        Command::Schema => {
+            let _ = streams.out.write_all(crate::config::schema_text().as_bytes());
+            Outcome::Success
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! The checks a JSON Schema cannot express: command words with suggestions, duplicate words, URL
+//! and endpoint rules, and where each app is called.
+//!
+//! They run on the same JSON document as the schema, even when the schema found problems, so one
+//! run reports everything; anything of the wrong type is skipped here (the schema reported it).
+
+use std::net::IpAddr;
+
+use serde_json::{Map, Value};
+
+use super::diagnostic::{ConfigDiagnostic, SourceFile};
+use super::schema::describe;
+use super::suggest::did_you_mean;
+use super::yaml::{Document, escape_pointer};
+use crate::tim::command_words;
+
+pub fn check(doc: &Document, source: &SourceFile) -> Vec<ConfigDiagnostic> {
+    let mut out = Vec::new();
+    let Some(root) = doc.value.as_object() else {
+        return out;
+    };
+    let extra: Vec<&str> = root
+        .get("extra_commands")
+        .and_then(Value::as_array)
+        .map(|words| words.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let defaults = root.get("defaults").and_then(Value::as_object);
+    if let Some(defaults) = defaults {
+        check_location_fields(doc, source, "/defaults", defaults, &mut out);
+    }
+    let Some(apps) = root.get("apps").and_then(Value::as_object) else {
+        return out;
+    };
+    for (name, app) in apps {
+        let Some(app) = app.as_object() else { continue };
+        let pointer = format!("/apps/{}", escape_pointer(name));
+        check_location_fields(doc, source, &pointer, app, &mut out);
+        check_has_location(doc, source, &pointer, name, app, defaults, &mut out);
+        if let Some(callback) = app.get("callback").and_then(Value::as_object) {
+            let pointer = format!("{pointer}/callback");
+            if let Some(url) = callback.get("url").and_then(Value::as_str) {
+                check_callback_url(doc, source, &format!("{pointer}/url"), url, &mut out);
+            }
+            if let Some(words) = callback.get("commands").and_then(Value::as_array) {
+                check_commands(doc, source, &format!("{pointer}/commands"), words, &extra, &mut out);
+            }
+        }
+    }
+    out
+}
+
+fn check_commands(
+    doc: &Document,
+    source: &SourceFile,
+    pointer: &str,
+    words: &[Value],
+    extra: &[&str],
+    out: &mut Vec<ConfigDiagnostic>,
+) {
+    for (index, word) in words.iter().enumerate() {
+        let Some(word) = word.as_str() else { continue };
+        let span = doc.spans.nearest(&format!("{pointer}/{index}")).value;
+        if let Some(first) = words[..index].iter().position(|w| w.as_str() == Some(word)) {
+            let first_span = doc.spans.nearest(&format!("{pointer}/{first}")).value;
+            out.push(
+                ConfigDiagnostic::error(
+                    "livehook::duplicate_command",
+                    format!("command word `{word}` is listed twice"),
+                )
+                .at(source, span, "listed again here")
+                .related(first_span, "first listed here")
+                .help("commands are a set; remove the second one"),
+            );
+            continue;
+        }
+        if command_words::is_known(word) || extra.contains(&word) {
+            continue;
+        }
+        let candidates = command_words::KNOWN.iter().copied().chain(extra.iter().copied());
+        let diagnostic = ConfigDiagnostic::error(
+            "livehook::unknown_command",
+            format!("unknown command word `{word}`"),
+        )
+        .at(source, span, "not a documented live-room command word");
+        out.push(match did_you_mean(word, candidates) {
+            Some(best) => diagnostic.help(format!(
+                "did you mean `{best}`? If Tencent added `{word}` recently, list it under the top-level `extra_commands`"
+            )),
+            None => diagnostic.help(format!(
+                "if Tencent added `{word}` recently, list it under the top-level `extra_commands`"
+            )),
+        });
+    }
+}
+
+fn check_callback_url(
+    doc: &Document,
+    source: &SourceFile,
+    pointer: &str,
+    url: &str,
+    out: &mut Vec<ConfigDiagnostic>,
+) {
+    let span = doc.spans.nearest(pointer).value;
+    match parse_http_url(url) {
+        Err(why) => out.push(
+            ConfigDiagnostic::error(
+                "livehook::invalid_url",
+                format!("callback url {} is not an absolute http:// or https:// URL", describe(&url.into())),
+            )
+            .at(source, span, why)
+            .help("write the full URL Tencent should post to, e.g. `https://hooks.example.com/tim/live`"),
+        ),
+        Ok(parsed) if parsed.scheme() == "http" && !is_loopback(&parsed) => out.push(
+            ConfigDiagnostic::warning(
+                "livehook::plain_http_callback",
+                "callback url uses plain http: Tencent recommends https",
+            )
+            .at(source, span, "events and their token signature travel unencrypted")
+            .help("use an https:// URL"),
+        ),
+        Ok(_) => {}
+    }
+}
+
+fn check_location_fields(
+    doc: &Document,
+    source: &SourceFile,
+    pointer: &str,
+    object: &Map<String, Value>,
+    out: &mut Vec<ConfigDiagnostic>,
+) {
+    if let Some(endpoint) = object.get("endpoint").and_then(Value::as_str) {
+        let span = doc.spans.nearest(&format!("{pointer}/endpoint")).value;
+        match parse_http_url(endpoint) {
+            Err(why) => out.push(
+                ConfigDiagnostic::error(
+                    "livehook::invalid_endpoint",
+                    format!("endpoint {} is not an http:// or https:// base URL", describe(&endpoint.into())),
+                )
+                .at(source, span, why)
+                .help("write a base URL such as `https://adminapisgp.im.qcloud.com` or `http://127.0.0.1:8080`"),
+            ),
+            Ok(parsed) if parsed.query().is_some() || parsed.fragment().is_some() => out.push(
+                ConfigDiagnostic::error(
+                    "livehook::invalid_endpoint",
+                    "endpoint must be a base URL without a query or fragment",
+                )
+                .at(source, span, "livehook appends `/v4/live_config/…` and its own query")
+                .help("remove everything from `?` or `#` on"),
+            ),
+            Ok(parsed) if parsed.scheme() == "http" && !is_loopback(&parsed) => out.push(
+                ConfigDiagnostic::error(
+                    "livehook::insecure_endpoint",
+                    "endpoint uses plain http on a host that is not loopback",
+                )
+                .at(source, span, "the UserSig would travel unencrypted")
+                .help("use https://, or http:// only with 127.0.0.1, ::1 or localhost (the emulator)"),
+            ),
+            Ok(_) => {}
+        }
+    }
+    if object.contains_key("region") && object.contains_key("endpoint") {
+        let region = doc.spans.nearest(&format!("{pointer}/region")).key_or_value();
+        let endpoint = doc.spans.nearest(&format!("{pointer}/endpoint")).key_or_value();
+        out.push(
+            ConfigDiagnostic::error(
+                "livehook::region_and_endpoint",
+                "`region` and `endpoint` are both set; exactly one applies",
+            )
+            .at(source, endpoint, "endpoint set here")
+            .related(region, "region set here")
+            .help("keep `region` for Tencent's domains, or `endpoint` for any other base URL"),
+        );
+    }
+}
+
+fn check_has_location(
+    doc: &Document,
+    source: &SourceFile,
+    pointer: &str,
+    name: &str,
+    app: &Map<String, Value>,
+    defaults: Option<&Map<String, Value>>,
+    out: &mut Vec<ConfigDiagnostic>,
+) {
+    let has = |o: &Map<String, Value>| o.contains_key("region") || o.contains_key("endpoint");
+    if has(app) || defaults.is_some_and(has) {
+        return;
+    }
+    out.push(
+        ConfigDiagnostic::error(
+            "livehook::no_location",
+            format!("app `{name}` has neither `region` nor `endpoint`"),
+        )
+        .at(source, doc.spans.nearest(pointer).key_or_value(), "where should this app be called?")
+        .help("add `region: singapore` (or another region) to the app or to `defaults`"),
+    );
+}
+
+/// An absolute http(s) URL with a host, or why not.
+pub fn parse_http_url(text: &str) -> Result<url::Url, &'static str> {
+    let parsed = url::Url::parse(text).map_err(|_| "not an absolute URL")?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err("only http:// and https:// are allowed");
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err("the URL has no host");
+    }
+    Ok(parsed)
+}
+
+/// 127.0.0.0/8, ::1 and `localhost`: the only hosts where plain http is acceptable.
+pub fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}

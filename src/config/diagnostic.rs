@@ -1,0 +1,182 @@
+//! One problem found in a desired-state file, with where it is and how to fix it.
+//!
+//! Rendering is the binary's business (miette's graphical handler); this type only carries the
+//! facts, including line and column so machine formats need not recompute them.
+
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+
+use miette::{LabeledSpan, NamedSource, Severity, SourceCode};
+
+/// A loaded source file. Shared (`Arc`) because every diagnostic about it carries it.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The path as the user wrote it (so output is stable and recognisable).
+    pub name: String,
+    pub text: Arc<String>,
+}
+
+impl SourceFile {
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = floor_char_boundary(&self.text, offset);
+        let before = &self.text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before[line_start..].chars().count() + 1;
+        (line, column)
+    }
+}
+
+fn floor_char_boundary(text: &str, offset: usize) -> usize {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+/// A secondary place in the same file worth pointing at (e.g. the first of two duplicates).
+#[derive(Debug, Clone)]
+pub struct Related {
+    pub span: Range<usize>,
+    pub label: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConfigDiagnostic {
+    pub severity: Severity,
+    /// A stable identifier, e.g. `livehook::unknown_field`.
+    pub code: &'static str,
+    pub message: String,
+    /// `None` when the problem is not inside a file (a missing file, say).
+    pub source: Option<SourceFile>,
+    pub span: Range<usize>,
+    pub label: String,
+    pub help: Option<String>,
+    pub related: Vec<Related>,
+}
+
+impl ConfigDiagnostic {
+    pub fn error(code: &'static str, message: impl Into<String>) -> Self {
+        ConfigDiagnostic {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            source: None,
+            span: 0..0,
+            label: String::new(),
+            help: None,
+            related: Vec::new(),
+        }
+    }
+
+    pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
+        ConfigDiagnostic {
+            severity: Severity::Warning,
+            ..Self::error(code, message)
+        }
+    }
+
+    pub fn at(mut self, source: &SourceFile, span: Range<usize>, label: impl Into<String>) -> Self {
+        self.source = Some(source.clone());
+        self.span = span;
+        self.label = label.into();
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn related(mut self, span: Range<usize>, label: impl Into<String>) -> Self {
+        self.related.push(Related {
+            span,
+            label: label.into(),
+        });
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// `file:line:column`, or just the file name when there is no position.
+    pub fn location(&self) -> Option<(String, usize, usize)> {
+        let source = self.source.as_ref()?;
+        let (line, column) = source.line_col(self.span.start);
+        Some((source.name.clone(), line, column))
+    }
+}
+
+impl fmt::Display for ConfigDiagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConfigDiagnostic {}
+
+/// miette needs the named source to outlive the borrow it hands out; keep one per diagnostic.
+pub struct Rendered {
+    diagnostic: ConfigDiagnostic,
+    source: Option<NamedSource<Arc<String>>>,
+}
+
+impl Rendered {
+    pub fn new(diagnostic: ConfigDiagnostic) -> Self {
+        let source = diagnostic
+            .source
+            .as_ref()
+            .map(|s| NamedSource::new(s.name.clone(), s.text.clone()).with_language("yaml"));
+        Rendered { diagnostic, source }
+    }
+}
+
+impl fmt::Debug for Rendered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.diagnostic.fmt(f)
+    }
+}
+
+impl fmt::Display for Rendered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.diagnostic, f)
+    }
+}
+
+impl std::error::Error for Rendered {}
+
+impl miette::Diagnostic for Rendered {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(self.diagnostic.code))
+    }
+
+    fn severity(&self) -> Option<Severity> {
+        Some(self.diagnostic.severity)
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.diagnostic
+            .help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.source.as_ref().map(|s| s as &dyn SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        self.source.as_ref()?;
+        let d = &self.diagnostic;
+        let primary = LabeledSpan::new_primary_with_span(Some(d.label.clone()), d.span.clone());
+        let related = d
+            .related
+            .iter()
+            .map(|r| LabeledSpan::new_with_span(Some(r.label.clone()), r.span.clone()));
+        Some(Box::new(std::iter::once(primary).chain(related)))
+    }
+}

@@ -1,0 +1,404 @@
+//! The desired state: loading YAML files with spans, validating them (schema, then the checks a
+//! schema cannot express), and resolving defaults into the [`App`]s that plan and apply work on.
+
+mod checks;
+pub mod diagnostic;
+pub mod model;
+mod schema;
+mod suggest;
+mod yaml;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use checks::{is_loopback, parse_http_url};
+pub use diagnostic::{ConfigDiagnostic, SourceFile};
+pub use model::{CallbackSpec, Managed, TokenSpec};
+
+use crate::tim::region::Region;
+use yaml::{Document, escape_pointer};
+
+/// Files larger than this are refused before parsing: a desired state for thousands of apps is
+/// well under a megabyte.
+const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Where an app's REST calls go.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Location {
+    Region(Region),
+    /// A base URL such as `http://127.0.0.1:8080`, without a trailing slash.
+    Endpoint(String),
+}
+
+impl Location {
+    pub fn base_url(&self) -> String {
+        match self {
+            Location::Region(region) => region.base_url(),
+            Location::Endpoint(url) => url.clone(),
+        }
+    }
+
+    /// The region's name, or `endpoint` for a custom base URL.
+    pub fn region_label(&self) -> &str {
+        match self {
+            Location::Region(region) => region.name(),
+            Location::Endpoint(_) => "endpoint",
+        }
+    }
+}
+
+/// A line and column (1-based) in a desired-state file, for annotations that point at it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+/// Where an app's parts are declared.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub app: Position,
+    pub callback: Option<Position>,
+    pub url: Option<Position>,
+    /// Each command word and where it is written.
+    pub commands: Vec<(String, Position)>,
+    pub token: Option<Position>,
+}
+
+/// One app with defaults merged: what plan and apply act on.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub name: String,
+    pub sdkappid: u64,
+    pub location: Location,
+    pub identifier: String,
+    pub secret_key_env: String,
+    /// `None`: unmanaged (read and shown, never changed).
+    pub callback: Option<Managed<CallbackSpec>>,
+    /// `None`: unmanaged.
+    pub token: Option<Managed<TokenSpec>>,
+    pub origin: Origin,
+}
+
+/// Every app of every file given, sorted by name.
+#[derive(Debug, Clone)]
+pub struct DesiredState {
+    pub apps: Vec<App>,
+    pub files: Vec<SourceFile>,
+    /// Problems that do not stop the run (plain-http callbacks, say).
+    pub warnings: Vec<ConfigDiagnostic>,
+}
+
+/// Loads and validates every file (a directory stands for its `*.yaml` and `*.yml` files).
+/// On failure, returns every diagnostic found, warnings included.
+pub fn load(paths: &[PathBuf]) -> Result<DesiredState, Vec<ConfigDiagnostic>> {
+    let mut diagnostics = Vec::new();
+    let mut files = Vec::new();
+    for path in expand(paths, &mut diagnostics) {
+        match read_source(&path) {
+            Ok(source) => files.push(source),
+            Err(d) => diagnostics.push(*d),
+        }
+    }
+    let mut apps = Vec::new();
+    for source in &files {
+        let (file_apps, file_diagnostics) = load_source(source);
+        apps.extend(file_apps);
+        diagnostics.extend(file_diagnostics);
+    }
+    check_across_apps(&apps, &files, &mut diagnostics);
+    // Reading order: file by file (in the order given), top to bottom.
+    let file_rank = |d: &ConfigDiagnostic| {
+        d.source
+            .as_ref()
+            .and_then(|s| files.iter().position(|f| f.name == s.name))
+    };
+    diagnostics.sort_by_key(|d| (file_rank(d), d.span.start));
+    if diagnostics.iter().any(ConfigDiagnostic::is_error) {
+        return Err(diagnostics);
+    }
+    apps.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(DesiredState {
+        apps,
+        files,
+        warnings: diagnostics,
+    })
+}
+
+/// Validates one source text and resolves its apps (none when it has errors).
+pub fn load_source(source: &SourceFile) -> (Vec<App>, Vec<ConfigDiagnostic>) {
+    let doc = match yaml::parse(&source.text) {
+        Ok(doc) => doc,
+        Err(e) => {
+            let mut d = ConfigDiagnostic::error("livehook::yaml", e.message).at(source, e.span, "here");
+            if let Some(help) = e.help {
+                d = d.help(help);
+            }
+            return (Vec::new(), vec![d]);
+        }
+    };
+    let mut diagnostics = schema::check(&doc, source);
+    diagnostics.extend(checks::check(&doc, source));
+    if diagnostics.iter().any(ConfigDiagnostic::is_error) {
+        return (Vec::new(), diagnostics);
+    }
+    match serde_json::from_value::<model::DesiredStateFile>(doc.value.clone()) {
+        Ok(file) => (resolve(file, &doc, source), diagnostics),
+        Err(e) => {
+            // The schema admits only what the model reads, so this is a livehook bug; still
+            // report it as a diagnostic rather than a panic.
+            diagnostics.push(
+                ConfigDiagnostic::error(
+                    "livehook::internal",
+                    format!("the file passed the schema but could not be read: {e}"),
+                )
+                .at(source, 0..0, "")
+                .help("please report this as a livehook bug, with the file"),
+            );
+            (Vec::new(), diagnostics)
+        }
+    }
+}
+
+fn resolve(file: model::DesiredStateFile, doc: &Document, source: &SourceFile) -> Vec<App> {
+    let defaults = file.defaults.unwrap_or_default();
+    let position = |pointer: &str, key: bool| -> Option<Position> {
+        let spans = doc.spans.get(pointer)?;
+        let at = if key { spans.key_or_value() } else { spans.value.clone() };
+        let (line, column) = source.line_col(at.start);
+        Some(Position {
+            file: source.name.clone(),
+            line,
+            column,
+        })
+    };
+    file.apps
+        .into_iter()
+        .map(|(name, spec)| {
+            let base = format!("/apps/{}", escape_pointer(&name));
+            // An app's own region or endpoint beats either from defaults; the checks guarantee
+            // that one applies and that no level sets both.
+            let location = match (&spec.region, &spec.endpoint) {
+                (Some(region), _) => Location::Region(region_named(region)),
+                (None, Some(endpoint)) => Location::Endpoint(trim_base(endpoint)),
+                (None, None) => match (&defaults.region, &defaults.endpoint) {
+                    (Some(region), _) => Location::Region(region_named(region)),
+                    (None, Some(endpoint)) => Location::Endpoint(trim_base(endpoint)),
+                    (None, None) => unreachable!("checked by checks::check_has_location"),
+                },
+            };
+            let commands = match &spec.callback {
+                Some(Managed::Present(callback)) => callback
+                    .commands
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, word)| {
+                        let p = position(&format!("{base}/callback/commands/{i}"), false)?;
+                        Some((word.clone(), p))
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let origin = Origin {
+                app: position(&base, true).unwrap_or(Position {
+                    file: source.name.clone(),
+                    line: 1,
+                    column: 1,
+                }),
+                callback: position(&format!("{base}/callback"), true),
+                url: position(&format!("{base}/callback/url"), false),
+                commands,
+                token: position(&format!("{base}/token"), true),
+            };
+            App {
+                sdkappid: spec.sdkappid,
+                location,
+                identifier: spec
+                    .identifier
+                    .or_else(|| defaults.identifier.clone())
+                    .unwrap_or_else(|| model::DEFAULT_IDENTIFIER.into()),
+                secret_key_env: spec
+                    .secret_key_env
+                    .or_else(|| defaults.secret_key_env.clone())
+                    .unwrap_or_else(|| model::DEFAULT_SECRET_KEY_ENV.into()),
+                callback: spec.callback,
+                token: spec.token,
+                origin,
+                name,
+            }
+        })
+        .collect()
+}
+
+fn region_named(name: &str) -> Region {
+    // The schema's enum admits exactly the names `Region::from_name` knows.
+    Region::from_name(name).unwrap_or(Region::Singapore)
+}
+
+fn trim_base(endpoint: &str) -> String {
+    endpoint.trim_end_matches('/').to_owned()
+}
+
+/// App names and SDKAppIDs must each be unique across all files: two entries for one SDKAppID
+/// would fight over its single webhook configuration.
+fn check_across_apps(apps: &[App], files: &[SourceFile], out: &mut Vec<ConfigDiagnostic>) {
+    let mut by_name: HashMap<&str, &App> = HashMap::new();
+    let mut by_sdkappid: HashMap<u64, &App> = HashMap::new();
+    for app in apps {
+        let source = files.iter().find(|f| f.name == app.origin.app.file);
+        let here = |d: ConfigDiagnostic| match source {
+            Some(source) => {
+                let offset = offset_of(source, &app.origin.app);
+                d.at(source, offset..offset + app.name.len(), "declared again here")
+            }
+            None => d,
+        };
+        if let Some(first) = by_name.insert(&app.name, app) {
+            out.push(here(
+                ConfigDiagnostic::error(
+                    "livehook::duplicate_app",
+                    format!("app name `{}` is declared twice", app.name),
+                )
+                .help(format!(
+                    "first declared at {}:{}:{}; app names must be unique across all files",
+                    first.origin.app.file, first.origin.app.line, first.origin.app.column
+                )),
+            ));
+            continue;
+        }
+        if let Some(first) = by_sdkappid.insert(app.sdkappid, app) {
+            out.push(here(
+                ConfigDiagnostic::error(
+                    "livehook::duplicate_sdkappid",
+                    format!(
+                        "SDKAppID {} is managed by both `{}` and `{}`",
+                        app.sdkappid, first.name, app.name
+                    ),
+                )
+                .help(format!(
+                    "`{}` is declared at {}:{}:{}; an SDKAppID has one webhook configuration, so keep one app for it",
+                    first.name, first.origin.app.file, first.origin.app.line, first.origin.app.column
+                )),
+            ));
+        }
+    }
+}
+
+fn offset_of(source: &SourceFile, position: &Position) -> usize {
+    let line_start: usize = source
+        .text
+        .split_inclusive('\n')
+        .take(position.line - 1)
+        .map(str::len)
+        .sum();
+    let column: usize = source.text[line_start..]
+        .chars()
+        .take(position.column - 1)
+        .map(char::len_utf8)
+        .sum();
+    line_start + column
+}
+
+/// Files named, and the `*.yaml` / `*.yml` files of directories named (sorted, not recursive).
+fn expand(paths: &[PathBuf], diagnostics: &mut Vec<ConfigDiagnostic>) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for path in paths {
+        if !path.is_dir() {
+            out.push(path.clone());
+            continue;
+        }
+        let mut found: Vec<PathBuf> = match std::fs::read_dir(path) {
+            Ok(entries) => entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.is_file()
+                        && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+                })
+                .collect(),
+            Err(e) => {
+                diagnostics.push(
+                    ConfigDiagnostic::error(
+                        "livehook::unreadable",
+                        format!("cannot read directory {}: {}", path.display(), io_reason(&e)),
+                    )
+                    .help("check the path and its permissions"),
+                );
+                continue;
+            }
+        };
+        if found.is_empty() {
+            diagnostics.push(
+                ConfigDiagnostic::error(
+                    "livehook::no_files",
+                    format!("directory {} holds no *.yaml or *.yml files", path.display()),
+                )
+                .help("name a desired-state file, or a directory that contains some"),
+            );
+        }
+        found.sort();
+        out.extend(found);
+    }
+    out
+}
+
+fn read_source(path: &Path) -> Result<SourceFile, Box<ConfigDiagnostic>> {
+    let name = path.display().to_string();
+    let unreadable = |reason: String, help: &str| {
+        Box::new(
+            ConfigDiagnostic::error("livehook::unreadable", format!("cannot read {name}: {reason}"))
+                .help(help.to_owned()),
+        )
+    };
+    let metadata = std::fs::metadata(path).map_err(|e| {
+        unreadable(
+            io_reason(&e),
+            "pass the path of a desired-state file or directory (default: livehook.yaml)",
+        )
+    })?;
+    if metadata.len() > MAX_FILE_BYTES {
+        return Err(unreadable(
+            format!("it is {} bytes, more than the 16 MiB livehook reads", metadata.len()),
+            "is this the right file?",
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| unreadable(io_reason(&e), "check its permissions"))?;
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(SourceFile {
+            name,
+            text: Arc::new(text),
+        }),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let lossy = SourceFile {
+                name: name.clone(),
+                text: Arc::new(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+            };
+            let (line, column) = lossy.line_col(at);
+            Err(Box::new(
+                ConfigDiagnostic::error(
+                    "livehook::not_utf8",
+                    format!("{name} is not UTF-8 text (invalid byte at line {line}, column {column})"),
+                )
+                .help("desired-state files are UTF-8 YAML; is this the right file?"),
+            ))
+        }
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// The JSON Schema, pretty-printed, as `livehook schema` prints it and the repository commits it.
+pub fn schema_text() -> String {
+    let mut text = serde_json::to_string_pretty(&model::json_schema()).expect("a JSON value serialises");
+    text.push('\n');
+    text
+}

@@ -1,0 +1,41 @@
+//! The `CallbackCommandList` words Tencent documents for live rooms (647/64413).
+
+/// Every documented command word. Words Tencent adds later are admitted through the desired-state
+/// file's `extra_commands`.
+pub const KNOWN: &[&str] = &[
+    // room
+    "Live.CallbackAfterCreateRoom",
+    "Live.CallbackAfterDestroyRoom",
+    "Live.CallbackAfterUpdateRoomInfo",
+    "Live.CallbackAfterSetMetadata",
+    "Live.CallbackAfterDelMetadata",
+    "Live.CallbackAfterCreateRoomReachingThreshold",
+    // member
+    "Live.CallbackAfterMemberStateChanged",
+    "Live.CallbackAfterChangeOwner",
+    "Live.CallbackAfterModifyAdmin",
+    // mic seats
+    "Mic.CallbackAfterSeatInfoChanged",
+    // battle (PK)
+    "Live.CallbackAfterCreateBattle",
+    "Live.CallbackAfterStartBattle",
+    "Live.CallbackAfterEndBattle",
+    // gift
+    "Live.CallbackBeforeSendGift",
+    "Live.CallbackBeforeCallBackNotBlock",
+    // group message; whether set_callback accepts these is unconfirmed upstream, so they are
+    // admitted and the API has the last word.
+    "Group.CallbackAfterSendMsg",
+    "Group.CallbackBeforeSendMsg",
+    // follow
+    "Follow.CallbackAfterFollowAdd",
+    "Follow.CallbackAfterFollowDelete",
+];
+
+/// The shape every command word has, for words not in [`KNOWN`] (used by the JSON Schema so that
+/// editors accept `extra_commands` words while still completing the known ones).
+pub const PATTERN: &str = r"^[A-Z][A-Za-z]*\.Callback[A-Za-z]+$";
+
+pub fn is_known(word: &str) -> bool {
+    KNOWN.contains(&word)
+}
