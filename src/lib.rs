@@ -6,5 +6,8 @@
 
 pub mod cli;
 pub mod config;
+pub mod credentials;
 pub mod emulator;
+pub mod plan;
+pub mod render;
 pub mod tim;

@@ -1,0 +1,61 @@
+//! Reads the live state of many apps concurrently, with bounded parallelism. The client enforces
+//! the per-SDKAppID rate limit and retries; this only fans out and keeps the results in order.
+
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::{AppError, LiveState};
+use crate::tim::client::{Client, Target};
+
+/// Reads every target's callback configuration, at most `parallelism` apps at a time, and
+/// returns the results in the order of `targets`. One app failing never stops the others.
+pub async fn read_all(
+    client: &Client,
+    targets: &[Target],
+    parallelism: usize,
+) -> Vec<Result<LiveState, AppError>> {
+    let permits = Arc::new(Semaphore::new(parallelism.max(1)));
+    let mut tasks = JoinSet::new();
+    for (index, target) in targets.iter().enumerate() {
+        let client = client.clone();
+        let target = target.clone();
+        let permits = permits.clone();
+        tasks.spawn(async move {
+            // The semaphore is never closed, so acquiring only waits.
+            let _permit = permits.acquire_owned().await;
+            (index, read_one(&client, &target).await)
+        });
+    }
+    let mut results: Vec<Option<Result<LiveState, AppError>>> = vec![None; targets.len()];
+    while let Some(joined) = tasks.join_next().await {
+        // A panicking task is a livehook bug; it is reported as that app's error below.
+        if let Ok((index, result)) = joined {
+            results[index] = Some(result);
+        }
+    }
+    results
+        .into_iter()
+        .map(|r| {
+            r.unwrap_or_else(|| {
+                Err(AppError {
+                    command: None,
+                    code: None,
+                    meaning: None,
+                    message: "reading this app failed unexpectedly".into(),
+                    request_id: None,
+                    hint: Some("please report this as a livehook bug".into()),
+                })
+            })
+        })
+        .collect()
+}
+
+async fn read_one(client: &Client, target: &Target) -> Result<LiveState, AppError> {
+    let callback = client
+        .get_callback(target)
+        .await
+        .map_err(|e| AppError::from(&e))?;
+    Ok(LiveState { callback })
+}

@@ -1,0 +1,53 @@
+//! `--format json`: the stable machine interface (design.md §3). Its shape is versioned by
+//! `format_version`; add fields freely, but change or remove one only with a new major version.
+
+use serde_json::{Value, json};
+
+use crate::plan::{AppPlan, Summary};
+use crate::tim::wire::CallbackBody;
+
+pub const FORMAT_VERSION: &str = "1.0";
+
+pub fn render(plans: &[AppPlan]) -> String {
+    let summary = Summary::of(plans);
+    let doc = json!({
+        "format_version": FORMAT_VERSION,
+        "summary": summary,
+        "apps": plans.iter().map(app).collect::<Vec<_>>(),
+    });
+    let mut text = serde_json::to_string_pretty(&doc).expect("a JSON value serialises");
+    text.push('\n');
+    text
+}
+
+fn app(plan: &AppPlan) -> Value {
+    let live = plan.live.as_ref().and_then(|l| l.callback.as_ref());
+    // An unmanaged callback stays as it is: `after` repeats `before`.
+    let (before, after) = match &plan.callback {
+        Some(change) => (change.before.as_ref(), change.after.as_ref()),
+        None => (live, live),
+    };
+    json!({
+        "name": plan.name,
+        "sdkappid": plan.sdkappid,
+        "region": plan.region,
+        "endpoint": plan.endpoint,
+        "action": plan.action,
+        "calls": plan.calls,
+        "before": before.map(callback),
+        "after": after.map(callback),
+        "fingerprint": plan.fingerprint,
+        "error": plan.error.as_ref().map(|e| json!({
+            "command": e.command,
+            "code": e.code,
+            "meaning": e.meaning,
+            "message": e.message,
+            "request_id": e.request_id,
+            "hint": e.hint,
+        })),
+    })
+}
+
+fn callback(c: &CallbackBody) -> Value {
+    json!({"url": c.url, "commands": c.commands})
+}
