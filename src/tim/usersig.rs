@@ -20,7 +20,7 @@ use sha2::Sha256;
 const MAX_DECODED_LEN: u64 = 64 * 1024;
 
 /// The fields a UserSig is made of.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SigFields {
     pub identifier: String,
     pub sdkappid: u64,
@@ -65,7 +65,12 @@ pub fn generate(secret_key: &str, fields: &SigFields) -> String {
 }
 
 /// Makes a UserSig valid for `validity_secs` from now.
-pub fn generate_now(secret_key: &str, sdkappid: u64, identifier: &str, validity_secs: u64) -> String {
+pub fn generate_now(
+    secret_key: &str,
+    sdkappid: u64,
+    identifier: &str,
+    validity_secs: u64,
+) -> String {
     let fields = SigFields {
         identifier: identifier.to_owned(),
         sdkappid,
@@ -274,12 +279,24 @@ mod tests {
         let sig = generate(KEY, &vector("admin"));
         let now = 1569910200 + 10;
         let err = |r: Result<SigFields, VerifyError>| r.err().map(|e| e.code());
-        assert_eq!(err(verify(&sig, KEY, 1400000001, "admin", now)), Some(70014));
+        assert_eq!(
+            err(verify(&sig, KEY, 1400000001, "admin", now)),
+            Some(70014)
+        );
         assert_eq!(err(verify(&sig, KEY, 1400000000, "root", now)), Some(70013));
-        assert_eq!(err(verify(&sig, "other", 1400000000, "admin", now)), Some(70009));
+        assert_eq!(
+            err(verify(&sig, "other", 1400000000, "admin", now)),
+            Some(70009)
+        );
         assert_eq!(err(verify("", KEY, 1400000000, "admin", now)), Some(70002));
-        assert_eq!(err(verify("%%%", KEY, 1400000000, "admin", now)), Some(70003));
-        assert_eq!(err(verify("eJwDAAAAAAE_", KEY, 1400000000, "admin", now)), Some(70003));
+        assert_eq!(
+            err(verify("%%%", KEY, 1400000000, "admin", now)),
+            Some(70003)
+        );
+        assert_eq!(
+            err(verify("eJwDAAAAAAE_", KEY, 1400000000, "admin", now)),
+            Some(70003)
+        );
         assert!(verify(&sig, KEY, 1400000000, "admin", now).is_ok());
     }
 
