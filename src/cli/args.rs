@@ -21,8 +21,70 @@ pub struct Cli {
 pub enum Command {
     /// Check desired-state files offline: YAML, schema, command words, URLs. Exit 0 valid, 1 not.
     Validate(ValidateArgs),
+    /// Read the live configuration of every app and print the calls that would reconcile it.
+    /// Only reads: never writes to Tencent.
+    Plan(PlanArgs),
     /// Print the JSON Schema of the desired-state file.
     Schema,
+    /// Run the local live_config emulator (Tencent's seven calls, over HTTP) until interrupted.
+    Emulator(EmulatorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Desired-state files, or directories of `*.yaml` / `*.yml` files.
+    #[arg(value_name = "PATH", default_value = "livehook.yaml")]
+    pub paths: Vec<PathBuf>,
+
+    /// Plan only this app (by name); repeat for several.
+    #[arg(long = "target", value_name = "NAME")]
+    pub targets: Vec<String>,
+
+    /// How many apps to read at once. Each SDKAppID also stays under Tencent's 200 requests/s.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub parallelism: u16,
+
+    /// Output format: `text` for people, `json` for programs (versioned, stable).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error (as Terraform does).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+
+    /// Start the built-in emulator seeded from this state file and send every app there
+    /// (offline; the file itself is not modified). Secret keys come from the state file when
+    /// their environment variable is unset.
+    #[arg(long, value_name = "STATE_FILE")]
+    pub emulator: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Terraform-shaped text, coloured on a terminal.
+    Text,
+    /// The versioned JSON document (`format_version` 1.0).
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct EmulatorArgs {
+    /// Address to listen on. Use port 0 for any free port; the chosen one is printed.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+
+    /// State file (apps, secret keys, callbacks, tokens); written atomically after each change.
+    #[arg(long, value_name = "FILE")]
+    pub state: PathBuf,
+
+    /// Delay added to every answer, in milliseconds.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub latency_ms: u64,
+
+    /// Probability (0 to 1) that a request gets a fault: a 502, a stall, 100001, a rate-limit
+    /// code or a truncated body.
+    #[arg(long, value_name = "RATE", default_value_t = 0.0)]
+    pub faults: f64,
 }
 
 #[derive(Debug, Args)]

@@ -2,7 +2,9 @@
 //! outcome becomes an exit code.
 
 mod args;
+mod emulator;
 mod output;
+mod plan;
 mod validate;
 
 use std::ffi::OsString;
@@ -11,7 +13,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-pub use args::{Cli, ColorChoice, Command};
+pub use args::{Cli, ColorChoice, Command, Format};
 pub use output::Streams;
 
 /// How a run ended. Every command returns one; [`main`] maps it to the process status.
@@ -57,9 +59,30 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 pub fn run(cli: Cli, streams: &mut Streams) -> Outcome {
     match cli.command {
         Command::Validate(args) => validate::run(&args, streams),
+        Command::Plan(args) => plan::run(&args, streams),
+        Command::Emulator(args) => emulator::run(&args, streams),
         Command::Schema => {
             let _ = streams.out.write_all(crate::config::schema_text().as_bytes());
             Outcome::Success
         }
+    }
+}
+
+/// A multi-threaded Tokio runtime for commands that talk HTTP. Failing to start one means the
+/// process cannot create threads; nothing sensible can follow.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the Tokio runtime starts")
+}
+
+/// Writes `error: MESSAGE` (and `help: HELP`) to stderr: the shape of every failure that is not
+/// about a place in a desired-state file.
+fn report_error(streams: &mut Streams, message: &str, help: Option<&str>) {
+    let red = anstyle::AnsiColor::Red.on_default().effects(anstyle::Effects::BOLD);
+    let _ = writeln!(streams.err, "{}error:{} {message}", red.render(), red.render_reset());
+    if let Some(help) = help {
+        let _ = writeln!(streams.err, "  help: {help}");
     }
 }
