@@ -9,13 +9,21 @@ use crate::emulator::{Emulator, Options, State};
 
 pub fn run(args: &EmulatorArgs, streams: &mut Streams) -> Outcome {
     if !(0.0..=1.0).contains(&args.faults) {
-        report_error(streams, &format!("--faults {} is not a probability", args.faults), Some("give a rate from 0 to 1, e.g. --faults 0.3"));
+        report_error(
+            streams,
+            &format!("--faults {} is not a probability", args.faults),
+            Some("give a rate from 0 to 1, e.g. --faults 0.3"),
+        );
         return Outcome::Failure;
     }
     let state = match State::load(&args.state) {
         Ok(state) => state,
         Err(e) => {
-            report_error(streams, &e.to_string(), Some("see the README's \"Emulator state file\" section for the format"));
+            report_error(
+                streams,
+                &e.to_string(),
+                Some("see the README's \"Emulator state file\" section for the format"),
+            );
             return Outcome::Failure;
         }
     };
@@ -30,12 +38,20 @@ pub fn run(args: &EmulatorArgs, streams: &mut Streams) -> Outcome {
         let emulator = match Emulator::start(state, options).await {
             Ok(emulator) => emulator,
             Err(e) => {
-                report_error(streams, &format!("cannot listen on {}: {e}", args.listen), Some("pick another address or port (port 0 picks a free one)"));
+                report_error(
+                    streams,
+                    &format!("cannot listen on {}: {e}", args.listen),
+                    Some("pick another address or port (port 0 picks a free one)"),
+                );
                 return Outcome::Failure;
             }
         };
         // Scripts wait for this exact line, then read the port from it.
-        let _ = writeln!(streams.out, "livehook emulator listening on {}", emulator.base_url());
+        let _ = writeln!(
+            streams.out,
+            "livehook emulator listening on {}",
+            emulator.base_url()
+        );
         let _ = streams.out.flush();
         let _ = tokio::signal::ctrl_c().await;
         emulator.shutdown().await;

@@ -62,7 +62,9 @@ pub fn run(cli: Cli, streams: &mut Streams) -> Outcome {
         Command::Plan(args) => plan::run(&args, streams),
         Command::Emulator(args) => emulator::run(&args, streams),
         Command::Schema => {
-            let _ = streams.out.write_all(crate::config::schema_text().as_bytes());
+            let _ = streams
+                .out
+                .write_all(crate::config::schema_text().as_bytes());
             Outcome::Success
         }
     }
@@ -80,8 +82,15 @@ fn runtime() -> tokio::runtime::Runtime {
 /// Writes `error: MESSAGE` (and `help: HELP`) to stderr: the shape of every failure that is not
 /// about a place in a desired-state file.
 fn report_error(streams: &mut Streams, message: &str, help: Option<&str>) {
-    let red = anstyle::AnsiColor::Red.on_default().effects(anstyle::Effects::BOLD);
-    let _ = writeln!(streams.err, "{}error:{} {message}", red.render(), red.render_reset());
+    let red = anstyle::AnsiColor::Red
+        .on_default()
+        .effects(anstyle::Effects::BOLD);
+    let _ = writeln!(
+        streams.err,
+        "{}error:{} {message}",
+        red.render(),
+        red.render_reset()
+    );
     if let Some(help) = help {
         let _ = writeln!(streams.err, "  help: {help}");
     }

@@ -16,48 +16,73 @@ pub fn run(args: &PlanArgs, streams: &mut Streams) -> Outcome {
     let Some(apps) = load_apps(&args.paths, &args.targets, streams) else {
         return Outcome::Failure;
     };
-    let seed = match args.emulator.as_deref().map(load_emulator_state).transpose() {
+    let seed = match args
+        .emulator
+        .as_deref()
+        .map(load_emulator_state)
+        .transpose()
+    {
         Ok(seed) => seed,
         Err(message) => {
-            report_error(streams, &message, Some("see the README's \"Emulator state file\" section for the format"));
+            report_error(
+                streams,
+                &message,
+                Some("see the README's \"Emulator state file\" section for the format"),
+            );
             return Outcome::Failure;
         }
     };
     let plans = runtime().block_on(async {
         // The in-process emulator gets a copy of the state: plan never changes the user's file.
-        let emulator = match seed {
-            Some(state) => Some(Emulator::start(state, Options::default()).await.map_err(|e| {
-                format!("cannot start the in-process emulator: {e}")
-            })?),
-            None => None,
-        };
+        let emulator =
+            match seed {
+                Some(state) => Some(Emulator::start(state, Options::default()).await.map_err(
+                    |e| Failure::Other(format!("cannot start the in-process emulator: {e}")),
+                )?),
+                None => None,
+            };
         let base_url = emulator.as_ref().map(Emulator::base_url);
         let fallback = |sdkappid: u64| {
             let state = emulator.as_ref()?.state();
             state.apps.get(&sdkappid).map(|app| app.secret_key.clone())
         };
-        let targets = credentials::targets(&apps, base_url.as_deref(), fallback).map_err(|missing| {
-            missing
-                .iter()
-                .map(|m| format!("environment variable {} is not set (needed by {})", m.variable, names(&m.apps)))
-                .collect::<Vec<_>>()
-                .join("\n")
-        })?;
-        let client = Client::new(ClientOptions::default()).map_err(|e| e.to_string())?;
+        let targets = credentials::targets(&apps, base_url.as_deref(), fallback)
+            .map_err(Failure::MissingKeys)?;
+        let client =
+            Client::new(ClientOptions::default()).map_err(|e| Failure::Other(e.to_string()))?;
         let live = plan::read::read_all(&client, &targets, usize::from(args.parallelism)).await;
-        let plans: Vec<AppPlan> = apps.iter().zip(live).map(|(app, live)| plan::decide(app, live)).collect();
+        let plans: Vec<AppPlan> = apps
+            .iter()
+            .zip(live)
+            .map(|(app, live)| plan::decide(app, live))
+            .collect();
         if let Some(emulator) = emulator {
             emulator.shutdown().await;
         }
-        Ok::<_, String>(plans)
+        Ok::<_, Failure>(plans)
     });
     let plans = match plans {
         Ok(plans) => plans,
-        Err(message) => {
-            let help = message
-                .contains("is not set")
-                .then_some("export the app's secret key (from the Chat console) in that variable; no request was sent");
-            report_error(streams, &message, help);
+        Err(Failure::MissingKeys(missing)) => {
+            for m in &missing {
+                report_error(
+                    streams,
+                    &format!(
+                        "environment variable {} is not set (needed by {})",
+                        m.variable,
+                        names(&m.apps)
+                    ),
+                    None,
+                );
+            }
+            let _ = writeln!(
+                streams.err,
+                "  help: export each app's secret key (from the Chat console) in its variable; no request was sent"
+            );
+            return Outcome::Failure;
+        }
+        Err(Failure::Other(message)) => {
+            report_error(streams, &message, None);
             return Outcome::Failure;
         }
     };
@@ -76,13 +101,27 @@ pub fn run(args: &PlanArgs, streams: &mut Streams) -> Outcome {
     }
 }
 
+/// Why a run stopped before any app was read.
+enum Failure {
+    MissingKeys(Vec<credentials::MissingKey>),
+    Other(String),
+}
+
 /// Loads the desired state (drawing its diagnostics) and keeps the `--target` apps.
-pub(super) fn load_apps(paths: &[std::path::PathBuf], targets: &[String], streams: &mut Streams) -> Option<Vec<App>> {
+pub(super) fn load_apps(
+    paths: &[std::path::PathBuf],
+    targets: &[String],
+    streams: &mut Streams,
+) -> Option<Vec<App>> {
     let desired = match config::load(paths) {
         Ok(desired) => desired,
         Err(diagnostics) => {
             streams.diagnostics(&diagnostics);
-            report_error(streams, "the desired state is invalid; nothing was read or changed", Some("`livehook validate` shows the same problems"));
+            report_error(
+                streams,
+                "the desired state is invalid; nothing was read or changed",
+                Some("`livehook validate` shows the same problems"),
+            );
             return None;
         }
     };
@@ -90,17 +129,44 @@ pub(super) fn load_apps(paths: &[std::path::PathBuf], targets: &[String], stream
     if targets.is_empty() {
         return Some(desired.apps);
     }
-    let unknown: Vec<&String> = targets.iter().filter(|t| !desired.apps.iter().any(|a| &a.name == *t)).collect();
+    let unknown: Vec<&String> = targets
+        .iter()
+        .filter(|t| !desired.apps.iter().any(|a| &a.name == *t))
+        .collect();
     if !unknown.is_empty() {
         let known: Vec<&str> = desired.apps.iter().map(|a| a.name.as_str()).collect();
+        let suggestion = unknown
+            .iter()
+            .filter_map(|t| {
+                config::did_you_mean(t, known.iter().copied())
+                    .map(|best| format!("did you mean `{best}`? "))
+            })
+            .next()
+            .unwrap_or_default();
         report_error(
             streams,
-            &format!("--target names no app: {}", unknown.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")),
-            Some(&format!("apps in the desired state: {}", known.join(", "))),
+            &format!(
+                "--target names no app: {}",
+                unknown
+                    .iter()
+                    .map(|t| format!("`{t}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Some(&format!(
+                "{suggestion}apps in the desired state: {}",
+                known.join(", ")
+            )),
         );
         return None;
     }
-    Some(desired.apps.into_iter().filter(|a| targets.contains(&a.name)).collect())
+    Some(
+        desired
+            .apps
+            .into_iter()
+            .filter(|a| targets.contains(&a.name))
+            .collect(),
+    )
 }
 
 fn load_emulator_state(path: &Path) -> Result<State, String> {

@@ -60,14 +60,24 @@ pub fn render(plans: &[AppPlan]) -> String {
 }
 
 fn apps(n: usize) -> String {
-    if n == 1 { "1 app".into() } else { format!("{n} apps") }
+    if n == 1 {
+        "1 app".into()
+    } else {
+        format!("{n} apps")
+    }
 }
 
 fn heading(out: &mut String, plan: &AppPlan, what: &str) {
     let _ = writeln!(
         out,
         "  {} {}",
-        paint(BOLD, &format!("# {} (sdkappid {}, {})", plan.name, plan.sdkappid, plan.region)),
+        paint(
+            BOLD,
+            &format!(
+                "# {} (sdkappid {}, {})",
+                plan.name, plan.sdkappid, plan.region
+            )
+        ),
         paint(BOLD, what)
     );
 }
@@ -99,13 +109,23 @@ fn callback_body(out: &mut String, change: &CallbackChange) {
     let quoted = |s: &str| format!("\"{s}\"");
     match (&change.before, &change.after) {
         (None, Some(after)) => {
-            let _ = writeln!(out, "      {} url      = {}", paint(CREATE, "+"), quoted(&after.url));
+            let _ = writeln!(
+                out,
+                "      {} url      = {}",
+                paint(CREATE, "+"),
+                quoted(&after.url)
+            );
             let _ = writeln!(out, "      {} commands = [", paint(CREATE, "+"));
             words(out, &change.added_commands(), "+", CREATE);
             let _ = writeln!(out, "        ]");
         }
         (Some(before), None) => {
-            let _ = writeln!(out, "      {} url      = {}", paint(DELETE, "-"), quoted(&before.url));
+            let _ = writeln!(
+                out,
+                "      {} url      = {}",
+                paint(DELETE, "-"),
+                quoted(&before.url)
+            );
             let _ = writeln!(out, "      {} commands = [", paint(DELETE, "-"));
             words(out, &change.removed_commands(), "-", DELETE);
             let _ = writeln!(out, "        ]");
@@ -124,14 +144,22 @@ fn callback_body(out: &mut String, change: &CallbackChange) {
             let added = change.added_commands();
             let removed = change.removed_commands();
             if added.is_empty() && removed.is_empty() {
-                let _ = writeln!(out, "        commands = {} unchanged", change.kept_commands().len());
+                let _ = writeln!(
+                    out,
+                    "        commands = {} unchanged",
+                    change.kept_commands().len()
+                );
             } else {
                 let _ = writeln!(out, "      {} commands = [", paint(UPDATE, "~"));
                 words(out, &added, "+", CREATE);
                 words(out, &removed, "-", DELETE);
                 let kept = change.kept_commands().len();
                 if kept > 0 {
-                    let _ = writeln!(out, "            {}", paint(DIM, &format!("# ({kept} unchanged)")));
+                    let _ = writeln!(
+                        out,
+                        "            {}",
+                        paint(DIM, &format!("# ({kept} unchanged)"))
+                    );
                 }
                 let _ = writeln!(out, "        ]");
             }
@@ -151,17 +179,28 @@ fn words(out: &mut String, words: &[String], marker: &str, style: Style) {
 fn url_diff(old: &str, new: &str) -> (String, String) {
     let diff = TextDiff::from_chars(old, new);
     let (mut left, mut right) = (String::new(), String::new());
-    for change in diff.iter_all_changes() {
-        let text = change.value();
-        match change.tag() {
+    // Runs of one kind are painted as one segment, so a changed `v1` is one highlight, not two.
+    let mut run = String::new();
+    let mut run_tag = ChangeTag::Equal;
+    let mut flush = |tag: ChangeTag, run: &mut String, left: &mut String, right: &mut String| {
+        match tag {
             ChangeTag::Equal => {
-                left.push_str(text);
-                right.push_str(text);
+                left.push_str(run);
+                right.push_str(run);
             }
-            ChangeTag::Delete => left.push_str(&paint(DELETE.effects(CHANGED_CHARS), text)),
-            ChangeTag::Insert => right.push_str(&paint(CREATE.effects(CHANGED_CHARS), text)),
+            ChangeTag::Delete => left.push_str(&paint(DELETE.effects(CHANGED_CHARS), run)),
+            ChangeTag::Insert => right.push_str(&paint(CREATE.effects(CHANGED_CHARS), run)),
         }
+        run.clear();
+    };
+    for change in diff.iter_all_changes() {
+        if change.tag() != run_tag {
+            flush(run_tag, &mut run, &mut left, &mut right);
+            run_tag = change.tag();
+        }
+        run.push_str(change.value());
     }
+    flush(run_tag, &mut run, &mut left, &mut right);
     (left, right)
 }
 

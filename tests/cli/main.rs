@@ -2,4 +2,5 @@
 //! `livehook` binary and, where a server is needed, the emulator in-process on 127.0.0.1:0.
 
 mod emulator;
+mod plan;
 mod support;
