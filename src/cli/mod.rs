@@ -61,6 +61,11 @@ pub fn run(cli: Cli, streams: &mut Streams) -> Outcome {
         Command::Validate(args) => validate::run(&args, streams),
         Command::Plan(args) => plan::run(&args, streams),
         Command::Emulator(args) => emulator::run(&args, streams),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "livehook", &mut streams.out);
+            Outcome::Success
+        }
         Command::Schema => {
             let _ = streams
                 .out

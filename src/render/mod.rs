@@ -1,5 +1,16 @@
 //! Plan reports: human text (Terraform-shaped) and the versioned JSON document. Renderers write
 //! into a `String`; the CLI decides which stream it goes to and whether colour survives.
 
+pub mod github;
 pub mod json;
+pub mod markdown;
 pub mod text;
+
+/// "1 app", "5 apps".
+pub fn apps(n: usize) -> String {
+    if n == 1 {
+        "1 app".into()
+    } else {
+        format!("{n} apps")
+    }
+}
