@@ -85,6 +85,7 @@ async fn markdown_cuts_to_the_comment_limit() {
     .await;
     let output = run(&s, &["plan", "--format", "markdown", "--parallelism", "64"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stderr(&output), "", "no progress bar off a terminal");
     let text = stdout(&output);
     assert!(
         text.chars().count() <= 65_536,
