@@ -58,7 +58,9 @@ pub fn run(cli: Cli, streams: &mut Streams) -> Outcome {
     match cli.command {
         Command::Validate(args) => validate::run(&args, streams),
         Command::Schema => {
-            let _ = streams.out.write_all(crate::config::schema_text().as_bytes());
+            let _ = streams
+                .out
+                .write_all(crate::config::schema_text().as_bytes());
             Outcome::Success
         }
     }

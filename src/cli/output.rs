@@ -29,7 +29,10 @@ impl Streams {
         };
         let out = AutoStream::new(std::io::stdout(), choice);
         let err = AutoStream::new(std::io::stderr(), choice);
-        let err_colored = matches!(err.current_choice(), anstream::ColorChoice::Always | anstream::ColorChoice::AlwaysAnsi);
+        let err_colored = matches!(
+            err.current_choice(),
+            anstream::ColorChoice::Always | anstream::ColorChoice::AlwaysAnsi
+        );
         Streams {
             out: Box::new(out),
             err: Box::new(err),

@@ -42,7 +42,14 @@ pub fn check(doc: &Document, source: &SourceFile) -> Vec<ConfigDiagnostic> {
                 check_callback_url(doc, source, &format!("{pointer}/url"), url, &mut out);
             }
             if let Some(words) = callback.get("commands").and_then(Value::as_array) {
-                check_commands(doc, source, &format!("{pointer}/commands"), words, &extra, &mut out);
+                check_commands(
+                    doc,
+                    source,
+                    &format!("{pointer}/commands"),
+                    words,
+                    &extra,
+                    &mut out,
+                );
             }
         }
     }
@@ -76,7 +83,10 @@ fn check_commands(
         if command_words::is_known(word) || extra.contains(&word) {
             continue;
         }
-        let candidates = command_words::KNOWN.iter().copied().chain(extra.iter().copied());
+        let candidates = command_words::KNOWN
+            .iter()
+            .copied()
+            .chain(extra.iter().copied());
         let diagnostic = ConfigDiagnostic::error(
             "livehook::unknown_command",
             format!("unknown command word `{word}`"),
@@ -160,8 +170,14 @@ fn check_location_fields(
         }
     }
     if object.contains_key("region") && object.contains_key("endpoint") {
-        let region = doc.spans.nearest(&format!("{pointer}/region")).key_or_value();
-        let endpoint = doc.spans.nearest(&format!("{pointer}/endpoint")).key_or_value();
+        let region = doc
+            .spans
+            .nearest(&format!("{pointer}/region"))
+            .key_or_value();
+        let endpoint = doc
+            .spans
+            .nearest(&format!("{pointer}/endpoint"))
+            .key_or_value();
         out.push(
             ConfigDiagnostic::error(
                 "livehook::region_and_endpoint",
@@ -192,7 +208,11 @@ fn check_has_location(
             "livehook::no_location",
             format!("app `{name}` has neither `region` nor `endpoint`"),
         )
-        .at(source, doc.spans.nearest(pointer).key_or_value(), "where should this app be called?")
+        .at(
+            source,
+            doc.spans.nearest(pointer).key_or_value(),
+            "where should this app be called?",
+        )
         .help("add `region: singapore` (or another region) to the app or to `defaults`"),
     );
 }

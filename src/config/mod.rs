@@ -132,7 +132,8 @@ pub fn load_source(source: &SourceFile) -> (Vec<App>, Vec<ConfigDiagnostic>) {
     let doc = match yaml::parse(&source.text) {
         Ok(doc) => doc,
         Err(e) => {
-            let mut d = ConfigDiagnostic::error("livehook::yaml", e.message).at(source, e.span, "here");
+            let mut d =
+                ConfigDiagnostic::error("livehook::yaml", e.message).at(source, e.span, "here");
             if let Some(help) = e.help {
                 d = d.help(help);
             }
@@ -166,7 +167,11 @@ fn resolve(file: model::DesiredStateFile, doc: &Document, source: &SourceFile) -
     let defaults = file.defaults.unwrap_or_default();
     let position = |pointer: &str, key: bool| -> Option<Position> {
         let spans = doc.spans.get(pointer)?;
-        let at = if key { spans.key_or_value() } else { spans.value.clone() };
+        let at = if key {
+            spans.key_or_value()
+        } else {
+            spans.value.clone()
+        };
         let (line, column) = source.line_col(at.start);
         Some(Position {
             file: source.name.clone(),
@@ -251,7 +256,11 @@ fn check_across_apps(apps: &[App], files: &[SourceFile], out: &mut Vec<ConfigDia
         let here = |d: ConfigDiagnostic| match source {
             Some(source) => {
                 let offset = offset_of(source, &app.origin.app);
-                d.at(source, offset..offset + app.name.len(), "declared again here")
+                d.at(
+                    source,
+                    offset..offset + app.name.len(),
+                    "declared again here",
+                )
             }
             None => d,
         };
@@ -322,7 +331,11 @@ fn expand(paths: &[PathBuf], diagnostics: &mut Vec<ConfigDiagnostic>) -> Vec<Pat
                 diagnostics.push(
                     ConfigDiagnostic::error(
                         "livehook::unreadable",
-                        format!("cannot read directory {}: {}", path.display(), io_reason(&e)),
+                        format!(
+                            "cannot read directory {}: {}",
+                            path.display(),
+                            io_reason(&e)
+                        ),
                     )
                     .help("check the path and its permissions"),
                 );
@@ -333,7 +346,10 @@ fn expand(paths: &[PathBuf], diagnostics: &mut Vec<ConfigDiagnostic>) -> Vec<Pat
             diagnostics.push(
                 ConfigDiagnostic::error(
                     "livehook::no_files",
-                    format!("directory {} holds no *.yaml or *.yml files", path.display()),
+                    format!(
+                        "directory {} holds no *.yaml or *.yml files",
+                        path.display()
+                    ),
                 )
                 .help("name a desired-state file, or a directory that contains some"),
             );
@@ -348,8 +364,11 @@ fn read_source(path: &Path) -> Result<SourceFile, Box<ConfigDiagnostic>> {
     let name = path.display().to_string();
     let unreadable = |reason: String, help: &str| {
         Box::new(
-            ConfigDiagnostic::error("livehook::unreadable", format!("cannot read {name}: {reason}"))
-                .help(help.to_owned()),
+            ConfigDiagnostic::error(
+                "livehook::unreadable",
+                format!("cannot read {name}: {reason}"),
+            )
+            .help(help.to_owned()),
         )
     };
     let metadata = std::fs::metadata(path).map_err(|e| {
@@ -360,11 +379,15 @@ fn read_source(path: &Path) -> Result<SourceFile, Box<ConfigDiagnostic>> {
     })?;
     if metadata.len() > MAX_FILE_BYTES {
         return Err(unreadable(
-            format!("it is {} bytes, more than the 16 MiB livehook reads", metadata.len()),
+            format!(
+                "it is {} bytes, more than the 16 MiB livehook reads",
+                metadata.len()
+            ),
             "is this the right file?",
         ));
     }
-    let bytes = std::fs::read(path).map_err(|e| unreadable(io_reason(&e), "check its permissions"))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| unreadable(io_reason(&e), "check its permissions"))?;
     match String::from_utf8(bytes) {
         Ok(text) => Ok(SourceFile {
             name,
@@ -380,7 +403,9 @@ fn read_source(path: &Path) -> Result<SourceFile, Box<ConfigDiagnostic>> {
             Err(Box::new(
                 ConfigDiagnostic::error(
                     "livehook::not_utf8",
-                    format!("{name} is not UTF-8 text (invalid byte at line {line}, column {column})"),
+                    format!(
+                        "{name} is not UTF-8 text (invalid byte at line {line}, column {column})"
+                    ),
                 )
                 .help("desired-state files are UTF-8 YAML; is this the right file?"),
             ))
@@ -398,7 +423,8 @@ fn io_reason(e: &std::io::Error) -> String {
 
 /// The JSON Schema, pretty-printed, as `livehook schema` prints it and the repository commits it.
 pub fn schema_text() -> String {
-    let mut text = serde_json::to_string_pretty(&model::json_schema()).expect("a JSON value serialises");
+    let mut text =
+        serde_json::to_string_pretty(&model::json_schema()).expect("a JSON value serialises");
     text.push('\n');
     text
 }

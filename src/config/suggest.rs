@@ -1,7 +1,10 @@
 //! "Did you mean …?" for misspelt field names, regions and command words.
 
 /// The candidate closest to `given`, if it is close enough to be a plausible typo.
-pub fn did_you_mean<'a>(given: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    given: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let given_lower = given.to_lowercase();
     candidates
         .into_iter()
@@ -23,8 +26,14 @@ mod tests {
 
     #[test]
     fn suggests_close_words_only() {
-        assert_eq!(did_you_mean("calback", ["callback", "token", "region"]), Some("callback"));
-        assert_eq!(did_you_mean("singapur", ["china", "singapore"]), Some("singapore"));
+        assert_eq!(
+            did_you_mean("calback", ["callback", "token", "region"]),
+            Some("callback")
+        );
+        assert_eq!(
+            did_you_mean("singapur", ["china", "singapore"]),
+            Some("singapore")
+        );
         assert_eq!(
             did_you_mean("Live.CallbackMemberStateChanged", KNOWN.iter().copied()),
             Some("Live.CallbackAfterMemberStateChanged")

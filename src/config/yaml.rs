@@ -93,7 +93,9 @@ pub fn parse(text: &str) -> Result<Document, YamlError> {
             return Err(YamlError {
                 message: "the file is empty".into(),
                 span: 0..0,
-                help: Some("a desired-state file starts with `version: 1` and lists `apps:`".into()),
+                help: Some(
+                    "a desired-state file starts with `version: 1` and lists `apps:`".into(),
+                ),
             });
         }
         [root] => root,
@@ -128,9 +130,14 @@ fn check_depth(text: &str, offsets: &CharOffsets) -> Result<(), YamlError> {
                 depth += 1;
                 if depth > MAX_DEPTH {
                     return Err(YamlError {
-                        message: format!("the document is nested more than {MAX_DEPTH} levels deep"),
+                        message: format!(
+                            "the document is nested more than {MAX_DEPTH} levels deep"
+                        ),
                         span: offsets.span(&span),
-                        help: Some("a desired-state file is a few levels deep; is this the right file?".into()),
+                        help: Some(
+                            "a desired-state file is a few levels deep; is this the right file?"
+                                .into(),
+                        ),
                     });
                 }
             }
@@ -178,7 +185,13 @@ fn convert(
         YamlData::Sequence(items) => {
             let mut out = Vec::with_capacity(items.len());
             for (index, item) in items.iter().enumerate() {
-                out.push(convert(item, format!("{pointer}/{index}"), None, offsets, spans)?);
+                out.push(convert(
+                    item,
+                    format!("{pointer}/{index}"),
+                    None,
+                    offsets,
+                    spans,
+                )?);
             }
             Value::Array(out)
         }
@@ -317,7 +330,9 @@ mod tests {
         let flow = "[".repeat(10_000) + &"]".repeat(10_000);
         assert!(parse(&flow).is_err());
         // Block mappings: refused by the depth check before any tree is built.
-        let block: String = (0..10_000).map(|i| format!("{}a:\n", " ".repeat(i))).collect();
+        let block: String = (0..10_000)
+            .map(|i| format!("{}a:\n", " ".repeat(i)))
+            .collect();
         let err = parse(&block).unwrap_err();
         assert!(err.message.contains("nested more than"), "{}", err.message);
     }

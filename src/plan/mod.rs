@@ -119,7 +119,9 @@ impl CallbackChange {
 
 fn difference(left: Option<&CallbackBody>, right: Option<&CallbackBody>) -> Vec<String> {
     let Some(left) = left else { return Vec::new() };
-    let right: BTreeSet<&String> = right.map(|r| r.commands.iter().collect()).unwrap_or_default();
+    let right: BTreeSet<&String> = right
+        .map(|r| r.commands.iter().collect())
+        .unwrap_or_default();
     sorted(&left.commands)
         .into_iter()
         .filter(|w| !right.contains(w))
@@ -155,9 +157,14 @@ impl From<&ApiError> for AppError {
         AppError {
             command: Some(error.command()),
             code: error.code(),
-            meaning: error.code().map(|c| crate::tim::errors::meaning(c).to_owned()),
+            meaning: error
+                .code()
+                .map(|c| crate::tim::errors::meaning(c).to_owned()),
             message,
-            request_id: error.request_id().filter(|id| !id.is_empty()).map(str::to_owned),
+            request_id: error
+                .request_id()
+                .filter(|id| !id.is_empty())
+                .map(str::to_owned),
             hint: error.hint().map(str::to_owned),
         }
     }
@@ -340,7 +347,10 @@ mod tests {
     #[test]
     fn each_row_of_the_decision_table() {
         let missing = LiveState::default();
-        let p = decide(&app(spec("https://a", &["X.CallbackA"])), Ok(missing.clone()));
+        let p = decide(
+            &app(spec("https://a", &["X.CallbackA"])),
+            Ok(missing.clone()),
+        );
         assert_eq!(p.action, Action::Create);
         assert_eq!(p.calls[0].command, Command::SetCallback);
         assert_eq!(
@@ -348,13 +358,25 @@ mod tests {
             json!({"Url": "https://a", "CallbackCommandList": ["X.CallbackA"]})
         );
 
-        let p = decide(&app(spec("https://b", &["X.CallbackA"])), Ok(live("https://a", &["X.CallbackA"])));
+        let p = decide(
+            &app(spec("https://b", &["X.CallbackA"])),
+            Ok(live("https://a", &["X.CallbackA"])),
+        );
         assert_eq!(p.action, Action::Update);
         assert_eq!(p.calls[0].command, Command::UpdateCallback);
 
-        let p = decide(&app(Some(Managed::Absent)), Ok(live("https://a", &["X.CallbackA"])));
+        let p = decide(
+            &app(Some(Managed::Absent)),
+            Ok(live("https://a", &["X.CallbackA"])),
+        );
         assert_eq!(p.action, Action::Delete);
-        assert_eq!(p.calls, vec![PlannedCall { command: Command::DeleteCallback, body: json!({}) }]);
+        assert_eq!(
+            p.calls,
+            vec![PlannedCall {
+                command: Command::DeleteCallback,
+                body: json!({})
+            }]
+        );
 
         let p = decide(&app(Some(Managed::Absent)), Ok(missing.clone()));
         assert_eq!((p.action, p.calls.len()), (Action::NoOp, 0));
@@ -371,7 +393,10 @@ mod tests {
             Ok(live("https://a", &["X.CallbackA", "X.CallbackB"])),
         );
         assert_eq!(p.action, Action::NoOp);
-        let p = decide(&app(spec("https://a/", &["X.CallbackA"])), Ok(live("https://a", &["X.CallbackA"])));
+        let p = decide(
+            &app(spec("https://a/", &["X.CallbackA"])),
+            Ok(live("https://a", &["X.CallbackA"])),
+        );
         assert_eq!(p.action, Action::Update);
         let change = decide(
             &app(spec("https://a", &["X.CallbackC", "X.CallbackA"])),
@@ -387,8 +412,14 @@ mod tests {
     #[test]
     fn fingerprint_ignores_command_order_but_not_content() {
         let a = live("https://a", &["X.CallbackA", "X.CallbackB"]).fingerprint();
-        assert_eq!(a, live("https://a", &["X.CallbackB", "X.CallbackA"]).fingerprint());
-        assert_ne!(a, live("https://b", &["X.CallbackA", "X.CallbackB"]).fingerprint());
+        assert_eq!(
+            a,
+            live("https://a", &["X.CallbackB", "X.CallbackA"]).fingerprint()
+        );
+        assert_ne!(
+            a,
+            live("https://b", &["X.CallbackA", "X.CallbackB"]).fingerprint()
+        );
         assert_ne!(a, LiveState::default().fingerprint());
         assert!(a.starts_with("sha256:") && a.len() == 7 + 64);
     }

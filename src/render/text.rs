@@ -60,14 +60,24 @@ pub fn render(plans: &[AppPlan]) -> String {
 }
 
 fn apps(n: usize) -> String {
-    if n == 1 { "1 app".into() } else { format!("{n} apps") }
+    if n == 1 {
+        "1 app".into()
+    } else {
+        format!("{n} apps")
+    }
 }
 
 fn heading(out: &mut String, plan: &AppPlan, what: &str) {
     let _ = writeln!(
         out,
         "  {} {}",
-        paint(BOLD, &format!("# {} (sdkappid {}, {})", plan.name, plan.sdkappid, plan.region)),
+        paint(
+            BOLD,
+            &format!(
+                "# {} (sdkappid {}, {})",
+                plan.name, plan.sdkappid, plan.region
+            )
+        ),
         paint(BOLD, what)
     );
 }
@@ -99,13 +109,23 @@ fn callback_body(out: &mut String, change: &CallbackChange) {
     let quoted = |s: &str| format!("\"{s}\"");
     match (&change.before, &change.after) {
         (None, Some(after)) => {
-            let _ = writeln!(out, "      {} url      = {}", paint(CREATE, "+"), quoted(&after.url));
+            let _ = writeln!(
+                out,
+                "      {} url      = {}",
+                paint(CREATE, "+"),
+                quoted(&after.url)
+            );
             let _ = writeln!(out, "      {} commands = [", paint(CREATE, "+"));
             words(out, &change.added_commands(), "+", CREATE);
             let _ = writeln!(out, "        ]");
         }
         (Some(before), None) => {
-            let _ = writeln!(out, "      {} url      = {}", paint(DELETE, "-"), quoted(&before.url));
+            let _ = writeln!(
+                out,
+                "      {} url      = {}",
+                paint(DELETE, "-"),
+                quoted(&before.url)
+            );
             let _ = writeln!(out, "      {} commands = [", paint(DELETE, "-"));
             words(out, &change.removed_commands(), "-", DELETE);
             let _ = writeln!(out, "        ]");
@@ -124,14 +144,22 @@ fn callback_body(out: &mut String, change: &CallbackChange) {
             let added = change.added_commands();
             let removed = change.removed_commands();
             if added.is_empty() && removed.is_empty() {
-                let _ = writeln!(out, "        commands = {} unchanged", change.kept_commands().len());
+                let _ = writeln!(
+                    out,
+                    "        commands = {} unchanged",
+                    change.kept_commands().len()
+                );
             } else {
                 let _ = writeln!(out, "      {} commands = [", paint(UPDATE, "~"));
                 words(out, &added, "+", CREATE);
                 words(out, &removed, "-", DELETE);
                 let kept = change.kept_commands().len();
                 if kept > 0 {
-                    let _ = writeln!(out, "            {}", paint(DIM, &format!("# ({kept} unchanged)")));
+                    let _ = writeln!(
+                        out,
+                        "            {}",
+                        paint(DIM, &format!("# ({kept} unchanged)"))
+                    );
                 }
                 let _ = writeln!(out, "        ]");
             }
