@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use serde_json::{Map, Value};
 
 use super::diagnostic::{ConfigDiagnostic, SourceFile};
-use super::schema::describe;
+use super::schema::show;
 use super::suggest::did_you_mean;
 use super::yaml::{Document, escape_pointer};
 use crate::tim::command_words;
@@ -115,7 +115,7 @@ fn check_callback_url(
         Err(why) => out.push(
             ConfigDiagnostic::error(
                 "livehook::invalid_url",
-                format!("callback url {} is not an absolute http:// or https:// URL", describe(&url.into())),
+                format!("callback url {} is not an absolute http:// or https:// URL", show(&url.into())),
             )
             .at(source, span, why)
             .help("write the full URL Tencent should post to, e.g. `https://hooks.example.com/tim/live`"),
@@ -145,7 +145,7 @@ fn check_location_fields(
             Err(why) => out.push(
                 ConfigDiagnostic::error(
                     "livehook::invalid_endpoint",
-                    format!("endpoint {} is not an http:// or https:// base URL", describe(&endpoint.into())),
+                    format!("endpoint {} is not an http:// or https:// base URL", show(&endpoint.into())),
                 )
                 .at(source, span, why)
                 .help("write a base URL such as `https://adminapisgp.im.qcloud.com` or `http://127.0.0.1:8080`"),
@@ -219,7 +219,11 @@ fn check_has_location(
 
 /// An absolute http(s) URL with a host, or why not.
 pub fn parse_http_url(text: &str) -> Result<url::Url, &'static str> {
-    let parsed = url::Url::parse(text).map_err(|_| "not an absolute URL")?;
+    let parsed = url::Url::parse(text).map_err(|e| match e {
+        url::ParseError::EmptyHost => "the URL has no host",
+        url::ParseError::InvalidPort => "the port is not a number from 0 to 65535",
+        _ => "not an absolute URL",
+    })?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err("only http:// and https:// are allowed");
     }

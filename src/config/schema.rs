@@ -341,8 +341,11 @@ pub fn describe(value: &Value) -> String {
 }
 
 /// A value as the user wrote it, for messages about its content.
-fn show(value: &Value) -> String {
+pub fn show(value: &Value) -> String {
     match value {
+        Value::String(s) if s.chars().count() > 60 => {
+            format!("`{}…`", s.chars().take(60).collect::<String>())
+        }
         Value::String(s) => format!("`{s}`"),
         other => describe(other),
     }
