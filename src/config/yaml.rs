@@ -87,7 +87,7 @@ pub struct Document {
 pub fn parse(text: &str) -> Result<Document, YamlError> {
     let offsets = CharOffsets::new(text);
     check_depth(text, &offsets)?;
-    let docs = MarkedYaml::load_from_str(text).map_err(|e| scan_error(&e, &offsets))?;
+    let docs = MarkedYaml::load_from_str(text).map_err(|e| scan_error(&e, text, &offsets))?;
     let root = match docs.as_slice() {
         [] => {
             return Err(YamlError {
@@ -148,9 +148,16 @@ fn check_depth(text: &str, offsets: &CharOffsets) -> Result<(), YamlError> {
     Ok(())
 }
 
-fn scan_error(error: &ScanError, offsets: &CharOffsets) -> YamlError {
-    let at = offsets.byte(error.marker().index());
+fn scan_error(error: &ScanError, text: &str, offsets: &CharOffsets) -> YamlError {
+    let mut at = offsets.byte(error.marker().index());
     let info = error.info();
+    // An unclosed bracket or quote is found at the very end of the input, after the last line,
+    // where no snippet can show it: point just after the last character instead.
+    let content_end = text.trim_end().len();
+    let at_end = at >= content_end && content_end > 0;
+    if at_end {
+        at = content_end;
+    }
     let help = if info.contains("duplicated key") {
         Some("each key may appear once in a mapping; remove or rename one of them".to_string())
     } else if info.contains("alias") || info.contains("anchor") {
@@ -159,7 +166,11 @@ fn scan_error(error: &ScanError, offsets: &CharOffsets) -> YamlError {
         Some("fix the YAML syntax at this point; a YAML linter shows the structure".to_string())
     };
     YamlError {
-        message: format!("invalid YAML: {info}"),
+        message: if at_end {
+            format!("invalid YAML at the end of the file: {info}")
+        } else {
+            format!("invalid YAML: {info}")
+        },
         span: at..at,
         help,
     }
