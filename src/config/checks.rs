@@ -24,6 +24,9 @@ pub fn check(doc: &Document, source: &SourceFile) -> Vec<ConfigDiagnostic> {
         .and_then(Value::as_array)
         .map(|words| words.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
+    if let Some(version) = root.get("version") {
+        check_whole_number(doc, source, "/version", version, 1.0..=1.0, &mut out);
+    }
     let defaults = root.get("defaults").and_then(Value::as_object);
     if let Some(defaults) = defaults {
         check_location_fields(doc, source, "/defaults", defaults, &mut out);
@@ -34,6 +37,17 @@ pub fn check(doc: &Document, source: &SourceFile) -> Vec<ConfigDiagnostic> {
     for (name, app) in apps {
         let Some(app) = app.as_object() else { continue };
         let pointer = format!("/apps/{}", escape_pointer(name));
+        if let Some(sdkappid) = app.get("sdkappid") {
+            let pointer = format!("{pointer}/sdkappid");
+            check_whole_number(
+                doc,
+                source,
+                &pointer,
+                sdkappid,
+                1.0..=4294967295.0,
+                &mut out,
+            );
+        }
         check_location_fields(doc, source, &pointer, app, &mut out);
         check_has_location(doc, source, &pointer, name, app, defaults, &mut out);
         if let Some(callback) = app.get("callback").and_then(Value::as_object) {
@@ -54,6 +68,39 @@ pub fn check(doc: &Document, source: &SourceFile) -> Vec<ConfigDiagnostic> {
         }
     }
     out
+}
+
+/// JSON Schema's `integer` admits `1.0` and `1e3`, which YAML reads as floats and serde then
+/// refuses; say so here rather than let the file fail later as an internal error. Only values
+/// within `schema_range` are reported: the schema reports the others.
+fn check_whole_number(
+    doc: &Document,
+    source: &SourceFile,
+    pointer: &str,
+    value: &Value,
+    schema_range: std::ops::RangeInclusive<f64>,
+    out: &mut Vec<ConfigDiagnostic>,
+) {
+    let Some(number) = value.as_number().filter(|n| n.is_f64()) else {
+        return;
+    };
+    let float = number.as_f64().unwrap_or(f64::NAN);
+    if float.fract() != 0.0 || !schema_range.contains(&float) {
+        return;
+    }
+    let field = pointer.rsplit('/').next().unwrap_or_default();
+    out.push(
+        ConfigDiagnostic::error(
+            "livehook::wrong_type",
+            format!("`{field}` must be written as a whole number, found `{number}`"),
+        )
+        .at(
+            source,
+            doc.spans.nearest(pointer).value,
+            "a floating-point number",
+        )
+        .help("write it without a decimal point or exponent"),
+    );
 }
 
 fn check_commands(
