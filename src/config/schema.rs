@@ -99,6 +99,12 @@ fn explain(
                 d
             }
         }
+        // `version: -1` also breaks the `const: 1` next to this `minimum`, which is reported.
+        ValidationErrorKind::Minimum { .. } | ValidationErrorKind::Maximum { .. }
+            if pointer == "/version" =>
+        {
+            return;
+        }
         ValidationErrorKind::Constant { .. } if pointer == "/version" => ConfigDiagnostic::error(
             "livehook::unsupported_version",
             format!(
