@@ -5,3 +5,4 @@ mod ci_formats;
 mod emulator;
 mod plan;
 mod support;
+mod validate;
