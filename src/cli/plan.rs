@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use super::args::{Format, PlanArgs};
+use super::session::Failure;
 use super::{Outcome, Streams, report_error, runtime};
 use crate::config::{self, App};
 use crate::credentials;
@@ -46,15 +47,18 @@ pub fn run(args: &PlanArgs, streams: &mut Streams) -> Outcome {
             let state = emulator.as_ref()?.state();
             state.apps.get(&sdkappid).map(|app| app.secret_key.clone())
         };
-        let targets = credentials::targets(&apps, base_url.as_deref(), fallback)
-            .map_err(Failure::MissingKeys)?;
+        let targets = credentials::resolve(&apps, base_url.as_deref(), fallback)
+            .map_err(Failure::MissingVariables)?;
         let client =
             Client::new(ClientOptions::default()).map_err(|e| Failure::Other(e.to_string()))?;
         let live = plan::read::read_all(&client, &targets, usize::from(args.parallelism)).await;
         let plans: Vec<AppPlan> = apps
             .iter()
+            .zip(&targets)
             .zip(live)
-            .map(|(app, live)| plan::decide(app, live))
+            .map(|((app, creds), live)| {
+                plan::decide(app, live, creds.token.as_ref().map(|t| &t.state))
+            })
             .collect();
         if let Some(emulator) = emulator {
             emulator.shutdown().await;
@@ -63,29 +67,16 @@ pub fn run(args: &PlanArgs, streams: &mut Streams) -> Outcome {
     });
     let plans = match plans {
         Ok(plans) => plans,
-        Err(Failure::MissingKeys(missing)) => {
-            for m in &missing {
-                report_error(
-                    streams,
-                    &format!(
-                        "environment variable {} is not set (needed by {})",
-                        m.variable,
-                        names(&m.apps)
-                    ),
-                    None,
-                );
-            }
-            let _ = writeln!(
-                streams.err,
-                "  help: export each app's secret key (from the Chat console) in its variable; no request was sent"
-            );
-            return Outcome::Failure;
-        }
-        Err(Failure::Other(message)) => {
-            report_error(streams, &message, None);
+        Err(failure) => {
+            failure.report(streams);
             return Outcome::Failure;
         }
     };
+    if let Some(out) = &args.out {
+        if !super::saved::write(out, &apps, &plans, streams) {
+            return Outcome::Failure;
+        }
+    }
     let report = match args.format {
         Format::Text => render::text::render(&plans),
         Format::Json => render::json::render(&plans),
@@ -99,12 +90,6 @@ pub fn run(args: &PlanArgs, streams: &mut Streams) -> Outcome {
     } else {
         Outcome::Success
     }
-}
-
-/// Why a run stopped before any app was read.
-enum Failure {
-    MissingKeys(Vec<credentials::MissingKey>),
-    Other(String),
 }
 
 /// Loads the desired state (drawing its diagnostics) and keeps the `--target` apps.
@@ -171,12 +156,4 @@ pub(super) fn load_apps(
 
 fn load_emulator_state(path: &Path) -> Result<State, String> {
     State::load(path).map_err(|e| e.to_string())
-}
-
-fn names(apps: &[String]) -> String {
-    let quoted: Vec<String> = apps.iter().map(|a| format!("`{a}`")).collect();
-    match quoted.len() {
-        1 => format!("app {}", quoted[0]),
-        _ => format!("apps {}", quoted.join(", ")),
-    }
 }
