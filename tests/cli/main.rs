@@ -3,5 +3,7 @@
 
 mod apply;
 mod emulator;
+mod export;
 mod plan;
 mod support;
+mod token;
