@@ -34,6 +34,11 @@ pub enum Command {
     Schema,
     /// Run the local live_config emulator (Tencent's seven calls, over HTTP) until interrupted.
     Emulator(EmulatorArgs),
+    /// Print a shell completion script, e.g. `livehook completions bash > /etc/bash_completion.d/livehook`.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -50,13 +55,19 @@ pub struct PlanArgs {
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub parallelism: u16,
 
-    /// Output format: `text` for people, `json` for programs (versioned, stable).
+    /// Output format: `text` for people, `json` for programs (versioned, stable), `markdown` for a
+    /// pull-request comment, `github` for GitHub Actions annotations.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
     /// Exit 0 when there are no changes, 2 when there are, 1 on error (as Terraform does).
     #[arg(long)]
     pub detailed_exitcode: bool,
+
+    /// Exit 1 when the plan deletes anything (`delete`) or changes anything (`change`): a gate
+    /// for pull requests.
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub fail_on: Option<FailOn>,
 
     /// Start the built-in emulator seeded from this state file and send every app there
     /// (offline; the file itself is not modified). Secret keys come from the state file when
@@ -76,6 +87,19 @@ pub enum Format {
     Text,
     /// The versioned JSON document (`format_version` 1.0).
     Json,
+    /// A pull-request comment: summary, table, collapsed diffs; within GitHub's 65,536 characters.
+    Markdown,
+    /// GitHub Actions annotations on the YAML lines, then the plan; appends the markdown report to
+    /// `$GITHUB_STEP_SUMMARY` when it is set.
+    Github,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Fail when any callback would be deleted.
+    Delete,
+    /// Fail when anything would be created, updated or deleted.
+    Change,
 }
 
 #[derive(Debug, Args)]
@@ -103,6 +127,21 @@ pub struct ValidateArgs {
     /// Desired-state files, or directories of `*.yaml` / `*.yml` files.
     #[arg(value_name = "PATH", default_value = "livehook.yaml")]
     pub paths: Vec<PathBuf>,
+
+    /// Output format: `text` (drawn diagnostics), `json` (one object per problem) or `github`
+    /// (workflow-command annotations on the YAML lines).
+    #[arg(long, value_enum, default_value_t = ValidateFormat::Text)]
+    pub format: ValidateFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ValidateFormat {
+    /// Diagnostics drawn with file:line:column, snippet and help, on stderr.
+    Text,
+    /// `{"format_version", "valid", "diagnostics": [{file, line, column, severity, code, message, help}]}` on stdout.
+    Json,
+    /// GitHub Actions `::error`/`::warning` commands on stdout.
+    Github,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

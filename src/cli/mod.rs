@@ -67,6 +67,11 @@ pub fn run(cli: Cli, streams: &mut Streams) -> Outcome {
         Command::Apply(args) => apply::run(&args, streams),
         Command::Export(args) => export::run(&args, streams),
         Command::Emulator(args) => emulator::run(&args, streams),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "livehook", &mut streams.out);
+            Outcome::Success
+        }
         Command::Schema => {
             let _ = streams
                 .out

@@ -1,15 +1,18 @@
 //! `livehook plan`: load, read live state, decide, render.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::Path;
 
-use super::args::{Format, PlanArgs};
+use super::args::{FailOn, Format, PlanArgs};
 use super::session::Failure;
 use super::{Outcome, Streams, report_error, runtime};
 use crate::config::{self, App};
 use crate::credentials;
 use crate::emulator::{Emulator, Options, State};
-use crate::plan::{self, AppPlan, Summary};
+use crate::plan::{self, Action, AppPlan, Summary};
 use crate::render;
 use crate::tim::client::{Client, ClientOptions};
 
@@ -51,7 +54,16 @@ pub fn run(args: &PlanArgs, streams: &mut Streams) -> Outcome {
             .map_err(Failure::MissingVariables)?;
         let client =
             Client::new(ClientOptions::default()).map_err(|e| Failure::Other(e.to_string()))?;
-        let live = plan::read::read_all(&client, &targets, usize::from(args.parallelism)).await;
+        let progress = progress_bar(targets.len());
+        let tick = progress.clone();
+        let live = plan::read::read_all(
+            &client,
+            &targets,
+            usize::from(args.parallelism),
+            Arc::new(move || tick.inc(1)),
+        )
+        .await;
+        progress.finish_and_clear();
         let plans: Vec<AppPlan> = apps
             .iter()
             .zip(&targets)
@@ -77,19 +89,108 @@ pub fn run(args: &PlanArgs, streams: &mut Streams) -> Outcome {
             return Outcome::Failure;
         }
     }
-    let report = match args.format {
-        Format::Text => render::text::render(&plans),
-        Format::Json => render::json::render(&plans),
-    };
-    let _ = streams.out.write_all(report.as_bytes());
+    let _ = streams
+        .out
+        .write_all(report(&plans, args.format).as_bytes());
+    if args.format == Format::Github {
+        append_step_summary(&plans, streams);
+    }
     let summary = Summary::of(&plans);
     if summary.error > 0 {
-        Outcome::Failure
-    } else if args.detailed_exitcode && summary.changes() > 0 {
+        return Outcome::Failure;
+    }
+    if let Some(gate) = args.fail_on {
+        let tripped: Vec<&str> = plans
+            .iter()
+            .filter(|p| match gate {
+                FailOn::Delete => p.action == Action::Delete,
+                FailOn::Change => p.action.is_change(),
+            })
+            .map(|p| p.name.as_str())
+            .collect();
+        if !tripped.is_empty() {
+            let what = match gate {
+                FailOn::Delete => "deletes",
+                FailOn::Change => "changes",
+            };
+            report_error(
+                streams,
+                &format!(
+                    "--fail-on {}: the plan {what} {}: {}",
+                    gate_name(gate),
+                    crate::render::apps(tripped.len()),
+                    tripped.join(", ")
+                ),
+                Some("review the plan; this gate exists so such a change is made on purpose"),
+            );
+            return Outcome::Failure;
+        }
+    }
+    if args.detailed_exitcode && summary.changes() > 0 {
         Outcome::Changes
     } else {
         Outcome::Success
     }
+}
+
+fn gate_name(gate: FailOn) -> &'static str {
+    match gate {
+        FailOn::Delete => "delete",
+        FailOn::Change => "change",
+    }
+}
+
+/// The report in the chosen format. Only `text` carries colour; the others are for machines and
+/// web pages, so they never contain escape codes whatever `--color` says.
+fn report(plans: &[AppPlan], format: Format) -> String {
+    match format {
+        Format::Text => render::text::render(plans),
+        Format::Json => render::json::render(plans),
+        Format::Markdown => render::markdown::render(plans),
+        Format::Github => {
+            let annotations = render::github::render(&render::github::plan_annotations(plans));
+            let text = render::text::render(plans);
+            format!("{annotations}{}", anstream::adapter::strip_str(&text))
+        }
+    }
+}
+
+/// GitHub Actions shows `$GITHUB_STEP_SUMMARY` on the run's page; the markdown report is appended
+/// there (appended, because other steps may have written to it).
+fn append_step_summary(plans: &[AppPlan], streams: &mut Streams) {
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+        return;
+    };
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut file| file.write_all(render::markdown::render(plans).as_bytes()));
+    if let Err(e) = written {
+        let _ = writeln!(
+            streams.err,
+            "warning: could not append the plan to $GITHUB_STEP_SUMMARY ({}): {e}",
+            std::path::Path::new(&path).display()
+        );
+    }
+}
+
+/// Below this many apps a read is quick enough that a bar would only flicker.
+const PROGRESS_MIN_APPS: usize = 10;
+
+/// A progress bar on stderr while reading many apps, drawn only when stderr is a terminal
+/// (indicatif hides it otherwise), so logs and pipes never see it.
+fn progress_bar(apps: usize) -> ProgressBar {
+    if apps < PROGRESS_MIN_APPS || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(apps as u64), ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template("reading live state {bar:30} {pos}/{len} apps ({elapsed})")
+    {
+        bar.set_style(style);
+    }
+    bar
 }
 
 /// Loads the desired state (drawing its diagnostics) and keeps the `--target` apps.

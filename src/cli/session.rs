@@ -69,7 +69,14 @@ impl Session {
         credentials: &[Credentials],
         parallelism: u16,
     ) -> Vec<Result<LiveState, AppError>> {
-        plan::read::read_all(&self.client, credentials, usize::from(parallelism)).await
+        // apply and export draw no progress bar: apply's output is the plan and its results.
+        plan::read::read_all(
+            &self.client,
+            credentials,
+            usize::from(parallelism),
+            std::sync::Arc::new(|| {}),
+        )
+        .await
     }
 
     pub async fn shutdown(self) {

@@ -9,7 +9,6 @@ use std::net::IpAddr;
 use serde_json::{Map, Value};
 
 use super::diagnostic::{ConfigDiagnostic, SourceFile};
-use super::schema::describe;
 use super::suggest::did_you_mean;
 use super::yaml::{Document, escape_pointer};
 use crate::tim::command_words;
@@ -115,7 +114,7 @@ fn check_callback_url(
         Err(why) => out.push(
             ConfigDiagnostic::error(
                 "livehook::invalid_url",
-                format!("callback url {} is not an absolute http:// or https:// URL", describe(&url.into())),
+                format!("callback url `{url}` is not an absolute http:// or https:// URL"),
             )
             .at(source, span, why)
             .help("write the full URL Tencent should post to, e.g. `https://hooks.example.com/tim/live`"),
@@ -145,7 +144,7 @@ fn check_location_fields(
             Err(why) => out.push(
                 ConfigDiagnostic::error(
                     "livehook::invalid_endpoint",
-                    format!("endpoint {} is not an http:// or https:// base URL", describe(&endpoint.into())),
+                    format!("endpoint `{endpoint}` is not an http:// or https:// base URL"),
                 )
                 .at(source, span, why)
                 .help("write a base URL such as `https://adminapisgp.im.qcloud.com` or `http://127.0.0.1:8080`"),

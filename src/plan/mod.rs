@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::config::{App, CallbackSpec, Managed};
+use crate::config::{App, CallbackSpec, Managed, Origin};
 use crate::tim::client::ApiError;
 use crate::tim::wire::{CallbackBody, Command};
 pub use token::{LiveToken, TokenChange, TokenState};
@@ -202,6 +202,8 @@ pub struct AppPlan {
     pub calls: Vec<PlannedCall>,
     pub fingerprint: Option<String>,
     pub error: Option<AppError>,
+    /// Where the app is declared, for annotations that point at the YAML.
+    pub origin: Origin,
 }
 
 /// Decides what to do for `app` given what was read (or why reading failed). `desired_token` is
@@ -229,6 +231,7 @@ pub fn decide(
         calls: Vec::new(),
         fingerprint: None,
         error: None,
+        origin: app.origin.clone(),
     };
     let live = match live {
         Ok(live) => live,

@@ -13,11 +13,13 @@ use crate::tim::client::Client;
 
 /// Reads every app's callback configuration (and its token, where the token is managed), at
 /// most `parallelism` apps at a time, and returns the results in the order of `targets`. One app
-/// failing never stops the others.
+/// failing never stops the others. `on_done` is called as each app finishes (the CLI's progress
+/// bar).
 pub async fn read_all(
     client: &Client,
     targets: &[Credentials],
     parallelism: usize,
+    on_done: Arc<dyn Fn() + Send + Sync>,
 ) -> Vec<Result<LiveState, AppError>> {
     let permits = Arc::new(Semaphore::new(parallelism.max(1)));
     let mut tasks = JoinSet::new();
@@ -25,10 +27,13 @@ pub async fn read_all(
         let client = client.clone();
         let target = target.clone();
         let permits = permits.clone();
+        let on_done = on_done.clone();
         tasks.spawn(async move {
             // The semaphore is never closed, so acquiring only waits.
             let _permit = permits.acquire_owned().await;
-            (index, read_one(&client, &target).await)
+            let result = read_one(&client, &target).await;
+            on_done();
+            (index, result)
         });
     }
     let mut results: Vec<Option<Result<LiveState, AppError>>> = vec![None; targets.len()];

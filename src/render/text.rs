@@ -10,6 +10,7 @@ use std::fmt::Write;
 use anstyle::{AnsiColor, Effects, Style};
 use similar::{ChangeTag, TextDiff};
 
+use super::apps;
 use crate::plan::{Action, AppPlan, CallbackChange, Summary, TokenChange, token};
 
 const CREATE: Style = AnsiColor::Green.on_default();
@@ -57,14 +58,6 @@ pub fn render(plans: &[AppPlan]) -> String {
     line.push('.');
     let _ = writeln!(out, "{}", paint(BOLD, &line));
     out
-}
-
-fn apps(n: usize) -> String {
-    if n == 1 {
-        "1 app".into()
-    } else {
-        format!("{n} apps")
-    }
 }
 
 fn heading(out: &mut String, plan: &AppPlan, what: &str) {

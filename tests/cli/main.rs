@@ -2,6 +2,7 @@
 //! `livehook` binary and, where a server is needed, the emulator in-process on 127.0.0.1:0.
 
 mod apply;
+mod ci_formats;
 mod emulator;
 mod export;
 mod plan;

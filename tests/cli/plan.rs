@@ -19,7 +19,7 @@ fn callback(url: &str, words: &[&str]) -> Option<CallbackBody> {
 }
 
 /// Four apps, one per row of the decision table: create, update, delete, no-op.
-fn four_apps() -> State {
+pub fn four_apps() -> State {
     let app = |cb: Option<CallbackBody>| AppState {
         callback: cb,
         ..AppState::new(SECRET_KEY)
@@ -51,7 +51,7 @@ fn four_apps() -> State {
     }
 }
 
-fn four_apps_yaml(endpoint: &str) -> String {
+pub fn four_apps_yaml(endpoint: &str) -> String {
     format!(
         "version: 1
 defaults:
@@ -88,19 +88,19 @@ type ReadCall = (
     i64,
 );
 
-struct Setup {
-    emulator: Emulator,
-    dir: tempfile::TempDir,
+pub struct Setup {
+    pub emulator: Emulator,
+    pub dir: tempfile::TempDir,
 }
 
-async fn setup(state: State, yaml: impl FnOnce(&str) -> String) -> Setup {
+pub async fn setup(state: State, yaml: impl FnOnce(&str) -> String) -> Setup {
     let emulator = start_emulator(state, Options::default()).await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("livehook.yaml"), yaml(&emulator.base_url())).unwrap();
     Setup { emulator, dir }
 }
 
-fn run(setup: &Setup, args: &[&str]) -> Output {
+pub fn run(setup: &Setup, args: &[&str]) -> Output {
     livehook(setup.dir.path(), args, &[("TIM_SECRET_KEY", SECRET_KEY)])
 }
 

@@ -151,6 +151,20 @@ async fn no_token_value_or_secret_key_reaches_any_output_plan_file_or_export() {
     };
     record(run(&s, &["plan"]));
     record(run(&s, &["plan", "--format", "json"]));
+    let markdown = record(run(&s, &["plan", "--format", "markdown"]));
+    assert!(
+        stdout(&markdown).contains("token value changed"),
+        "{}",
+        stdout(&markdown)
+    );
+    let github = record(run(&s, &["plan", "--format", "github"]));
+    assert!(
+        stdout(&github).contains(
+            "token of rotate (sdkappid 1400000001) will be updated with set_callback_token"
+        ),
+        "{}",
+        stdout(&github)
+    );
     let saved = record(run(&s, &["plan", "--out", "plan.json"]));
     assert_eq!(saved.status.code(), Some(0));
     let plan_file = std::fs::read_to_string(s.dir.path().join("plan.json")).unwrap();

@@ -1,0 +1,278 @@
+//! `--format markdown`: a pull-request comment or job summary.
+//!
+//! A headline with the summary, a table of the apps that change or failed, then one collapsed
+//! `<details>` block per app with the diff and the calls. GitHub refuses comments over 65,536
+//! characters, so the report is built within that limit: the headline always stays, table rows
+//! come next, and change blocks fill what room is left; whatever is cut is counted in a last line.
+
+use std::fmt::Write;
+
+use crate::plan::{Action, AppPlan, CallbackChange, Summary, TokenChange, token};
+
+/// GitHub's limit on the body of an issue or pull-request comment.
+pub const COMMENT_LIMIT: usize = 65_536;
+
+/// Room kept for the closing line that says what was left out.
+const FOOTER_ROOM: usize = 200;
+
+pub fn render(plans: &[AppPlan]) -> String {
+    render_within(plans, COMMENT_LIMIT)
+}
+
+/// Renders within `limit` characters (a parameter so tests can exercise the cut cheaply).
+pub fn render_within(plans: &[AppPlan], limit: usize) -> String {
+    let summary = Summary::of(plans);
+    let mut out = String::new();
+    let _ = writeln!(out, "### livehook plan\n");
+    let _ = writeln!(out, "**{}**\n", headline(&summary, plans.len()));
+    let shown: Vec<&AppPlan> = plans
+        .iter()
+        .filter(|p| p.action.is_change() || p.action == Action::Error)
+        .collect();
+    if shown.is_empty() {
+        return out;
+    }
+    let budget = limit.saturating_sub(FOOTER_ROOM);
+
+    let _ = writeln!(out, "| app | sdkappid | region | action | change |");
+    let _ = writeln!(out, "|---|---|---|---|---|");
+    let mut rows_left_out = 0;
+    for plan in &shown {
+        let row = format!(
+            "| {} | {} | {} | {} | {} |\n",
+            cell(&plan.name),
+            plan.sdkappid,
+            cell(&plan.region),
+            action_label(plan.action),
+            cell(&change_summary(plan))
+        );
+        if out.len() + row.len() > budget {
+            rows_left_out += 1;
+        } else {
+            out.push_str(&row);
+        }
+    }
+    out.push('\n');
+
+    let mut blocks_left_out = 0;
+    for plan in &shown {
+        let block = details(plan);
+        if rows_left_out > 0 || out.len() + block.len() > budget {
+            blocks_left_out += 1;
+        } else {
+            out.push_str(&block);
+        }
+    }
+    if rows_left_out > 0 || blocks_left_out > 0 {
+        let mut note = String::from("_Cut to fit GitHub's 65,536-character comment limit: ");
+        if rows_left_out > 0 {
+            let _ = write!(note, "{rows_left_out} table rows and ");
+        }
+        let _ = write!(
+            note,
+            "{blocks_left_out} of {} change blocks were left out. Run `livehook plan` for the full plan._\n",
+            shown.len()
+        );
+        out.push_str(&note);
+    }
+    out
+}
+
+pub fn headline(summary: &Summary, apps: usize) -> String {
+    if summary.changes() == 0 && summary.error == 0 {
+        return format!(
+            "No changes: the live webhook configuration of {} matches the desired state.",
+            super::apps(apps)
+        );
+    }
+    let mut line = format!(
+        "Plan: {} to create, {} to update, {} to delete, {} unchanged",
+        summary.create, summary.update, summary.delete, summary.no_op
+    );
+    if summary.error > 0 {
+        let _ = write!(line, ", {} failed", summary.error);
+    }
+    line
+}
+
+fn action_label(action: Action) -> &'static str {
+    match action {
+        Action::Create => "➕ create",
+        Action::Update => "🔄 update",
+        Action::Delete => "🗑️ delete",
+        Action::NoOp => "no-op",
+        Action::Error => "❌ error",
+    }
+}
+
+/// What changes, in a few words.
+pub fn change_summary(plan: &AppPlan) -> String {
+    if let Some(error) = &plan.error {
+        return match (error.code, &error.meaning) {
+            (Some(code), Some(meaning)) => format!("error {code}: {meaning}"),
+            _ => error.message.clone(),
+        };
+    }
+    let parts: Vec<String> = plan
+        .callback
+        .as_ref()
+        .map(callback_summary)
+        .into_iter()
+        .chain(plan.token.as_ref().map(token_summary))
+        .filter(|p| !p.is_empty())
+        .collect();
+    parts.join("; ")
+}
+
+fn callback_summary(change: &CallbackChange) -> String {
+    match change.action {
+        Action::Create => format!(
+            "new callback `{}` ({} commands)",
+            change.after.as_ref().map_or("", |a| a.url.as_str()),
+            change.added_commands().len()
+        ),
+        Action::Delete => "callback deleted".into(),
+        Action::Update => {
+            let mut parts = Vec::new();
+            if change.before.as_ref().map(|b| &b.url) != change.after.as_ref().map(|a| &a.url) {
+                parts.push("url changed".to_string());
+            }
+            let (added, removed) = (
+                change.added_commands().len(),
+                change.removed_commands().len(),
+            );
+            if added + removed > 0 {
+                parts.push(format!("+{added} −{removed} commands"));
+            }
+            parts.join(", ")
+        }
+        _ => String::new(),
+    }
+}
+
+/// The token part in a few words; never the value.
+fn token_summary(change: &TokenChange) -> String {
+    match (change.action, &change.before, &change.after) {
+        (Action::Create, _, _) => "token set".into(),
+        (Action::Delete, _, _) => "token deleted".into(),
+        (Action::Update, Some(before), Some(after)) => {
+            let mut parts = Vec::new();
+            if change.value_changes() {
+                parts.push("token value changed".to_string());
+            }
+            if before.enabled != after.enabled {
+                parts.push(format!("token enabled → {}", after.enabled));
+            }
+            parts.join(", ")
+        }
+        _ => String::new(),
+    }
+}
+
+fn details(plan: &AppPlan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "<details><summary><code>{}</code> ({}, {}): {}</summary>\n",
+        html(&plan.name),
+        plan.sdkappid,
+        html(&plan.region),
+        plan.action.as_str()
+    );
+    if let Some(error) = &plan.error {
+        let _ = writeln!(out, "```text");
+        if let Some(code) = error.code {
+            let _ = writeln!(out, "error {code}: {}", error.message);
+        } else {
+            let _ = writeln!(out, "{}", error.message);
+        }
+        if let Some(id) = &error.request_id {
+            let _ = writeln!(out, "RequestId: {id}");
+        }
+        if let Some(hint) = &error.hint {
+            let _ = writeln!(out, "hint: {hint}");
+        }
+        let _ = writeln!(out, "```");
+    }
+    if let Some(change) = plan.callback.as_ref().filter(|c| c.action.is_change()) {
+        let _ = writeln!(out, "```diff\n{}```", diff_lines(change));
+    }
+    if let Some(change) = plan.token.as_ref().filter(|t| t.action.is_change()) {
+        let _ = writeln!(out, "```diff\n{}```", token_diff_lines(change));
+    }
+    if !plan.calls.is_empty() {
+        let _ = writeln!(out, "\nCalls apply would send:\n\n```text");
+        for call in &plan.calls {
+            let _ = writeln!(out, "{} {}", call.command, call.body);
+        }
+        let _ = writeln!(out, "```");
+    }
+    let _ = writeln!(out, "\n</details>\n");
+    out
+}
+
+/// The token as a diff of short keyed fingerprints and `enabled`; never the value.
+fn token_diff_lines(change: &TokenChange) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "  token:");
+    if let Some(before) = &change.before {
+        let _ = writeln!(
+            out,
+            "-   value: (sensitive, {})",
+            token::short(&before.fingerprint)
+        );
+        let _ = writeln!(out, "-   enabled: {}", before.enabled);
+    }
+    if let Some(after) = &change.after {
+        let _ = writeln!(
+            out,
+            "+   value: (sensitive, {})",
+            token::short(&after.fingerprint)
+        );
+        let _ = writeln!(out, "+   enabled: {}", after.enabled);
+    }
+    out
+}
+
+/// The callback as a unified-diff-looking YAML fragment.
+fn diff_lines(change: &CallbackChange) -> String {
+    let mut out = String::new();
+    let marker = match change.action {
+        Action::Create => "+",
+        Action::Delete => "-",
+        _ => " ",
+    };
+    let _ = writeln!(out, "{marker} callback:");
+    match (&change.before, &change.after) {
+        (Some(before), Some(after)) if before.url != after.url => {
+            let _ = writeln!(out, "-   url: {}", before.url);
+            let _ = writeln!(out, "+   url: {}", after.url);
+        }
+        (_, Some(c)) | (Some(c), None) => {
+            let _ = writeln!(out, "{marker}   url: {}", c.url);
+        }
+        (None, None) => {}
+    }
+    let _ = writeln!(out, "{marker}   commands:");
+    for word in change.added_commands() {
+        let _ = writeln!(out, "+     - {word}");
+    }
+    for word in change.removed_commands() {
+        let _ = writeln!(out, "-     - {word}");
+    }
+    for word in change.kept_commands() {
+        let _ = writeln!(out, "      - {word}");
+    }
+    out
+}
+
+/// A table cell: pipes escaped, no line breaks.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+fn html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
