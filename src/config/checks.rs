@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use serde_json::{Map, Value};
 
 use super::diagnostic::{ConfigDiagnostic, SourceFile};
+use super::schema::show;
 use super::suggest::did_you_mean;
 use super::yaml::{Document, escape_pointer};
 use crate::tim::command_words;
@@ -23,6 +24,9 @@ pub fn check(doc: &Document, source: &SourceFile) -> Vec<ConfigDiagnostic> {
         .and_then(Value::as_array)
         .map(|words| words.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
+    if let Some(version) = root.get("version") {
+        check_whole_number(doc, source, "/version", version, 1.0..=1.0, &mut out);
+    }
     let defaults = root.get("defaults").and_then(Value::as_object);
     if let Some(defaults) = defaults {
         check_location_fields(doc, source, "/defaults", defaults, &mut out);
@@ -33,6 +37,17 @@ pub fn check(doc: &Document, source: &SourceFile) -> Vec<ConfigDiagnostic> {
     for (name, app) in apps {
         let Some(app) = app.as_object() else { continue };
         let pointer = format!("/apps/{}", escape_pointer(name));
+        if let Some(sdkappid) = app.get("sdkappid") {
+            let pointer = format!("{pointer}/sdkappid");
+            check_whole_number(
+                doc,
+                source,
+                &pointer,
+                sdkappid,
+                1.0..=4294967295.0,
+                &mut out,
+            );
+        }
         check_location_fields(doc, source, &pointer, app, &mut out);
         check_has_location(doc, source, &pointer, name, app, defaults, &mut out);
         if let Some(callback) = app.get("callback").and_then(Value::as_object) {
@@ -53,6 +68,39 @@ pub fn check(doc: &Document, source: &SourceFile) -> Vec<ConfigDiagnostic> {
         }
     }
     out
+}
+
+/// JSON Schema's `integer` admits `1.0` and `1e3`, which YAML reads as floats and serde then
+/// refuses; say so here rather than let the file fail later as an internal error. Only values
+/// within `schema_range` are reported: the schema reports the others.
+fn check_whole_number(
+    doc: &Document,
+    source: &SourceFile,
+    pointer: &str,
+    value: &Value,
+    schema_range: std::ops::RangeInclusive<f64>,
+    out: &mut Vec<ConfigDiagnostic>,
+) {
+    let Some(number) = value.as_number().filter(|n| n.is_f64()) else {
+        return;
+    };
+    let float = number.as_f64().unwrap_or(f64::NAN);
+    if float.fract() != 0.0 || !schema_range.contains(&float) {
+        return;
+    }
+    let field = pointer.rsplit('/').next().unwrap_or_default();
+    out.push(
+        ConfigDiagnostic::error(
+            "livehook::wrong_type",
+            format!("`{field}` must be written as a whole number, found `{number}`"),
+        )
+        .at(
+            source,
+            doc.spans.nearest(pointer).value,
+            "a floating-point number",
+        )
+        .help("write it without a decimal point or exponent"),
+    );
 }
 
 fn check_commands(
@@ -114,7 +162,7 @@ fn check_callback_url(
         Err(why) => out.push(
             ConfigDiagnostic::error(
                 "livehook::invalid_url",
-                format!("callback url `{url}` is not an absolute http:// or https:// URL"),
+                format!("callback url {} is not an absolute http:// or https:// URL", show(&url.into())),
             )
             .at(source, span, why)
             .help("write the full URL Tencent should post to, e.g. `https://hooks.example.com/tim/live`"),
@@ -144,7 +192,7 @@ fn check_location_fields(
             Err(why) => out.push(
                 ConfigDiagnostic::error(
                     "livehook::invalid_endpoint",
-                    format!("endpoint `{endpoint}` is not an http:// or https:// base URL"),
+                    format!("endpoint {} is not an http:// or https:// base URL", show(&endpoint.into())),
                 )
                 .at(source, span, why)
                 .help("write a base URL such as `https://adminapisgp.im.qcloud.com` or `http://127.0.0.1:8080`"),
@@ -218,7 +266,11 @@ fn check_has_location(
 
 /// An absolute http(s) URL with a host, or why not.
 pub fn parse_http_url(text: &str) -> Result<url::Url, &'static str> {
-    let parsed = url::Url::parse(text).map_err(|_| "not an absolute URL")?;
+    let parsed = url::Url::parse(text).map_err(|e| match e {
+        url::ParseError::EmptyHost => "the URL has no host",
+        url::ParseError::InvalidPort => "the port is not a number from 0 to 65535",
+        _ => "not an absolute URL",
+    })?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err("only http:// and https:// are allowed");
     }

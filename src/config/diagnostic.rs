@@ -7,7 +7,10 @@ use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 
-use miette::{LabeledSpan, NamedSource, Severity, SourceCode};
+use miette::{
+    LabeledSpan, MietteError, MietteSpanContents, NamedSource, Severity, SourceCode, SourceSpan,
+    SpanContents,
+};
 
 /// A loaded source file. Shared (`Arc`) because every diagnostic about it carries it.
 #[derive(Debug, Clone)]
@@ -26,6 +29,30 @@ impl SourceFile {
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         let column = before[line_start..].chars().count() + 1;
         (line, column)
+    }
+}
+
+/// The start of every line of a text, for files where many positions are looked up:
+/// [`SourceFile::line_col`] scans from the top each time, which made resolving a 2,000-app file
+/// quadratic.
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        LineIndex { starts }
+    }
+
+    /// The same as [`SourceFile::line_col`] for the text this index was built from.
+    pub fn line_col(&self, text: &str, offset: usize) -> (usize, usize) {
+        let offset = floor_char_boundary(text, offset);
+        let line = self.starts.partition_point(|&start| start <= offset);
+        let line_start = self.starts[line - 1];
+        (line, text[line_start..offset].chars().count() + 1)
     }
 }
 
@@ -122,15 +149,51 @@ impl std::error::Error for ConfigDiagnostic {}
 /// miette needs the named source to outlive the borrow it hands out; keep one per diagnostic.
 pub struct Rendered {
     diagnostic: ConfigDiagnostic,
-    source: Option<NamedSource<Arc<String>>>,
+    source: Option<NamedSource<CharColumns>>,
+}
+
+/// A file's text as miette reads it, but with the column of a span counted in characters.
+///
+/// miette's own `SourceCode` for strings counts the column in the `file:line:column` header in
+/// bytes, so a line with `café` or CJK text before the problem showed a column that
+/// [`ConfigDiagnostic::location`], editors and the other output formats disagree with.
+#[derive(Debug)]
+struct CharColumns(Arc<String>);
+
+impl SourceCode for CharColumns {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let contents =
+            self.0
+                .as_str()
+                .read_span(span, context_lines_before, context_lines_after)?;
+        // With context lines miette reports column 0 (the snippet starts a line); only the
+        // header's zero-context read carries the span's own column.
+        if contents.column() == 0 {
+            return Ok(contents);
+        }
+        let offset = floor_char_boundary(&self.0, span.offset());
+        let line_start = self.0[..offset].rfind('\n').map_or(0, |i| i + 1);
+        let column = self.0[line_start..offset].chars().count();
+        Ok(Box::new(MietteSpanContents::new(
+            contents.data(),
+            *contents.span(),
+            contents.line(),
+            column,
+            contents.line_count(),
+        )))
+    }
 }
 
 impl Rendered {
     pub fn new(diagnostic: ConfigDiagnostic) -> Self {
-        let source = diagnostic
-            .source
-            .as_ref()
-            .map(|s| NamedSource::new(s.name.clone(), s.text.clone()).with_language("yaml"));
+        let source = diagnostic.source.as_ref().map(|s| {
+            NamedSource::new(s.name.clone(), CharColumns(s.text.clone())).with_language("yaml")
+        });
         Rendered { diagnostic, source }
     }
 }
@@ -178,5 +241,27 @@ impl miette::Diagnostic for Rendered {
             .iter()
             .map(|r| LabeledSpan::new_with_span(Some(r.label.clone()), r.span.clone()));
         Some(Box::new(std::iter::once(primary).chain(related)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_index_agrees_with_line_col() {
+        let text = "a: 1\n\n  café: ☕ x\r\nlast";
+        let source = SourceFile {
+            name: "t.yaml".into(),
+            text: Arc::new(text.into()),
+        };
+        let index = LineIndex::new(text);
+        for offset in 0..=text.len() + 2 {
+            assert_eq!(
+                index.line_col(text, offset),
+                source.line_col(offset),
+                "offset {offset}"
+            );
+        }
     }
 }

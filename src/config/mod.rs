@@ -166,6 +166,7 @@ pub fn load_source(source: &SourceFile) -> (Vec<App>, Vec<ConfigDiagnostic>) {
 
 fn resolve(file: model::DesiredStateFile, doc: &Document, source: &SourceFile) -> Vec<App> {
     let defaults = file.defaults.unwrap_or_default();
+    let lines = diagnostic::LineIndex::new(&source.text);
     let position = |pointer: &str, key: bool| -> Option<Position> {
         let spans = doc.spans.get(pointer)?;
         let at = if key {
@@ -173,7 +174,7 @@ fn resolve(file: model::DesiredStateFile, doc: &Document, source: &SourceFile) -
         } else {
             spans.value.clone()
         };
-        let (line, column) = source.line_col(at.start);
+        let (line, column) = lines.line_col(&source.text, at.start);
         Some(Position {
             file: source.name.clone(),
             line,

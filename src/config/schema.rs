@@ -83,15 +83,27 @@ fn explain(
         ValidationErrorKind::Type { kind } => {
             let d = ConfigDiagnostic::error(
                 "livehook::wrong_type",
-                format!("`{field}` must be {}, found {found}", expected_types(kind)),
+                format!(
+                    "{} must be {}, found {found}",
+                    subject(&pointer),
+                    expected_types(kind)
+                ),
             )
             .at(source, spans.value_or_key(), "wrong type");
             let quoted_number = instance.as_str().is_some_and(|s| s.parse::<u64>().is_ok());
             if quoted_number && matches!(kind, TypeKind::Single(_)) {
                 d.help("remove the quotes: YAML reads a quoted number as a string")
+            } else if pointer.is_empty() {
+                d.help("a desired-state file is a mapping that starts with `version: 1` and lists `apps:`")
             } else {
                 d
             }
+        }
+        // `version: -1` also breaks the `const: 1` next to this `minimum`, which is reported.
+        ValidationErrorKind::Minimum { .. } | ValidationErrorKind::Maximum { .. }
+            if pointer == "/version" =>
+        {
+            return;
         }
         ValidationErrorKind::Constant { .. } if pointer == "/version" => ConfigDiagnostic::error(
             "livehook::unsupported_version",
@@ -138,12 +150,21 @@ fn explain(
             spans.value_or_key(),
             "does not have the expected form",
         ),
-        ValidationErrorKind::PropertyNames { .. } => ConfigDiagnostic::error(
-            "livehook::invalid_app_name",
-            format!("app name {shown} may only use letters, digits, `_`, `.` and `-`"),
-        )
-        .at(source, spans.key_or_value(), "invalid app name")
-        .help("app names appear in plans and `--target`; start with a letter or digit"),
+        ValidationErrorKind::PropertyNames { error: inner } => {
+            // The outer error's instance is the whole `apps` mapping; the inner one holds the
+            // offending name, which is what to show and underline.
+            let name = inner.instance().as_str().unwrap_or_default();
+            let at = doc
+                .spans
+                .nearest(&format!("{pointer}/{}", escape_pointer(name)))
+                .key_or_value();
+            ConfigDiagnostic::error(
+                "livehook::invalid_app_name",
+                format!("app name `{name}` may only use letters, digits, `_`, `.` and `-`"),
+            )
+            .at(source, at, "invalid app name")
+            .help("app names appear in plans and `--target`; start with a letter or digit")
+        }
         ValidationErrorKind::MinItems { .. } if field == "commands" => ConfigDiagnostic::error(
             "livehook::empty_commands",
             "`commands` is empty: the callback would receive no events",
@@ -174,6 +195,18 @@ fn explain(
                     }
                     return;
                 }
+            }
+            // A command word that is not a string at all (`5`, an empty item).
+            if is_command_word(&pointer) {
+                out.push(
+                    ConfigDiagnostic::error(
+                        "livehook::wrong_type",
+                        format!("{} must be a string, found {found}", subject(&pointer)),
+                    )
+                    .at(source, spans.value_or_key(), "wrong type")
+                    .help("write command words such as `Live.CallbackAfterCreateRoom`"),
+                );
+                return;
             }
             ConfigDiagnostic::error(
                 "livehook::wrong_type",
@@ -314,10 +347,27 @@ pub fn describe(value: &Value) -> String {
 }
 
 /// A value as the user wrote it, for messages about its content.
-fn show(value: &Value) -> String {
+pub fn show(value: &Value) -> String {
     match value {
+        Value::String(s) if s.chars().count() > 60 => {
+            format!("`{}…`", s.chars().take(60).collect::<String>())
+        }
         Value::String(s) => format!("`{s}`"),
         other => describe(other),
+    }
+}
+
+/// What a type error is about: "`sdkappid`", "each item of `commands`", "the file".
+fn subject(pointer: &str) -> String {
+    if pointer.is_empty() {
+        return "the file".into();
+    }
+    let field = last_segment(pointer);
+    let parent = last_segment(&pointer[..pointer.len() - field.len() - 1]);
+    if field.parse::<usize>().is_ok() && !parent.is_empty() {
+        format!("each item of `{parent}`")
+    } else {
+        format!("`{field}`")
     }
 }
 

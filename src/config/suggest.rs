@@ -8,12 +8,20 @@ pub fn did_you_mean<'a>(
     let given_lower = given.to_lowercase();
     candidates
         .into_iter()
-        .map(|candidate| {
-            let score = strsim::jaro_winkler(&given_lower, &candidate.to_lowercase());
-            (score, candidate)
+        .filter_map(|candidate| {
+            let candidate_lower = candidate.to_lowercase();
+            let score = strsim::jaro_winkler(&given_lower, &candidate_lower);
+            // Jaro-Winkler alone rates any two command words as close, since they share the long
+            // `Live.Callback` prefix (`Live.CallbackOnUserEnter` scored 0.88 against
+            // `Live.CallbackAfterCreateRoom`); a typo also needs few edits for its length.
+            let edits = strsim::damerau_levenshtein(&given_lower, &candidate_lower);
+            let longest = given_lower
+                .chars()
+                .count()
+                .max(candidate_lower.chars().count());
+            Some((score, candidate)).filter(|_| edits <= (longest / 4).max(2))
         })
-        // 0.8 accepts a dropped, doubled or swapped letter or a wrong case, and rejects words
-        // that merely share a prefix such as `Live.Callback`.
+        // 0.8 accepts a dropped, doubled or swapped letter or a wrong case.
         .filter(|(score, _)| *score >= 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, candidate)| candidate)
@@ -43,5 +51,19 @@ mod tests {
             Some("Live.CallbackAfterCreateRoom")
         );
         assert_eq!(did_you_mean("zzz", ["callback", "token"]), None);
+        assert_eq!(did_you_mean("us", ["usa", "seoul"]), Some("usa"));
+        // Sharing `Live.Callback` does not make two words close.
+        for unrelated in [
+            "Live.CallbackSomethingElseEntirely",
+            "Live.CallbackFoo",
+            "Live.CallbackOnUserEnter",
+            "Live.CallbackAfterPinMessage",
+        ] {
+            assert_eq!(
+                did_you_mean(unrelated, KNOWN.iter().copied()),
+                None,
+                "{unrelated}"
+            );
+        }
     }
 }

@@ -87,7 +87,7 @@ pub struct Document {
 pub fn parse(text: &str) -> Result<Document, YamlError> {
     let offsets = CharOffsets::new(text);
     check_depth(text, &offsets)?;
-    let docs = MarkedYaml::load_from_str(text).map_err(|e| scan_error(&e, &offsets))?;
+    let docs = MarkedYaml::load_from_str(text).map_err(|e| scan_error(&e, text, &offsets))?;
     let root = match docs.as_slice() {
         [] => {
             return Err(YamlError {
@@ -148,21 +148,63 @@ fn check_depth(text: &str, offsets: &CharOffsets) -> Result<(), YamlError> {
     Ok(())
 }
 
-fn scan_error(error: &ScanError, offsets: &CharOffsets) -> YamlError {
-    let at = offsets.byte(error.marker().index());
+fn scan_error(error: &ScanError, text: &str, offsets: &CharOffsets) -> YamlError {
+    let mut at = offsets.byte(error.marker().index());
     let info = error.info();
+    // An unclosed bracket or quote is found at the very end of the input, after the last line,
+    // where no snippet can show it: point just after the last character instead.
+    let content_end = text.trim_end().len();
+    let at_end = at >= content_end && content_end > 0;
+    if at_end {
+        at = content_end;
+    }
+    if info.contains("duplicated key") {
+        if let Some((name, span)) = key_at(text, at) {
+            return duplicate_key(name, span);
+        }
+    }
     let help = if info.contains("duplicated key") {
-        Some("each key may appear once in a mapping; remove or rename one of them".to_string())
+        Some(DUPLICATE_KEY_HELP.to_string())
     } else if info.contains("alias") || info.contains("anchor") {
         Some("anchors and aliases may not expand into more than 100,000 nodes".to_string())
     } else {
         Some("fix the YAML syntax at this point; a YAML linter shows the structure".to_string())
     };
     YamlError {
-        message: format!("invalid YAML: {info}"),
+        message: if at_end {
+            format!("invalid YAML at the end of the file: {info}")
+        } else {
+            format!("invalid YAML: {info}")
+        },
         span: at..at,
         help,
     }
+}
+
+const DUPLICATE_KEY_HELP: &str =
+    "each key may appear once in a mapping; remove or rename one of them";
+
+fn duplicate_key(name: &str, span: Range<usize>) -> YamlError {
+    YamlError {
+        message: format!("duplicate key `{name}`: it appears earlier in the same mapping"),
+        span,
+        help: Some(DUPLICATE_KEY_HELP.into()),
+    }
+}
+
+/// The plain or quoted key that starts at byte `at` (saphyr marks a duplicate key there), and its
+/// span; `None` for anything fancier, which keeps saphyr's own message.
+fn key_at(text: &str, at: usize) -> Option<(&str, Range<usize>)> {
+    let rest = text.get(at..)?;
+    let line = &rest[..rest.find('\n').unwrap_or(rest.len())];
+    let key = line[..line.find(':')?].trim_end();
+    let name = key
+        .strip_prefix('"')
+        .and_then(|k| k.strip_suffix('"'))
+        .or_else(|| key.strip_prefix('\'').and_then(|k| k.strip_suffix('\'')))
+        .unwrap_or(key);
+    let plain = !name.is_empty() && !name.contains(['"', '\'', '{', '[', ',', '?', '#']);
+    plain.then(|| (name, at..at + key.len()))
 }
 
 fn convert(
@@ -200,6 +242,11 @@ fn convert(
             for (k, v) in entries {
                 let key_span = offsets.span(&k.span);
                 let name = key_string(k, key_span.clone())?;
+                // saphyr refuses keys that are equal as YAML values; `1400` and `"1400"` are not,
+                // but both become the name "1400", and the second would silently replace the first.
+                if out.contains_key(&name) {
+                    return Err(duplicate_key(&name, key_span));
+                }
                 let child = format!("{pointer}/{}", escape_pointer(&name));
                 let value = convert(v, child, Some(key_span), offsets, spans)?;
                 out.insert(name, value);
@@ -340,7 +387,18 @@ mod tests {
     #[test]
     fn refuses_duplicate_keys_and_alias_bombs() {
         let err = parse("a: 1\na: 2\n").unwrap_err();
-        assert!(err.message.contains("duplicated key"), "{}", err.message);
+        assert!(err.message.contains("duplicate key `a`"), "{}", err.message);
+        assert_eq!(err.span, 5..6);
+        let err = parse("{x: 1, 'x': 2}").unwrap_err();
+        assert!(err.message.contains("duplicate key `x`"), "{}", err.message);
+        // Different YAML values, one name: refused too, not silently merged.
+        let err = parse("1400: a\n\"1400\": b\n").unwrap_err();
+        assert!(
+            err.message.contains("duplicate key `1400`"),
+            "{}",
+            err.message
+        );
+        assert_eq!(err.span, 8..14);
         let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 1..10 {
             let prev = i - 1;

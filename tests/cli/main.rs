@@ -8,3 +8,4 @@ mod export;
 mod plan;
 mod support;
 mod token;
+mod validate;
