@@ -1,55 +1,160 @@
-//! Turns apps into call targets: where to call, as whom, with which secret key.
+//! Turns apps into call targets and token values: where to call, as whom, with which secret key,
+//! and which webhook token to set.
 //!
-//! Keys come from the environment variable each app names. All of them are resolved before any
-//! request is sent, so a missing variable fails the run up front, naming the variable and every
-//! app that needs it.
+//! Secret keys come from the environment variable each app names (`secret_key_env`), token values
+//! from the token's `value_env`. All of them are resolved before any request is sent, so a missing
+//! variable fails the run up front, naming the variable and every app that needs it.
 
 use std::collections::BTreeMap;
 
-use crate::config::App;
+use crate::config::{App, Managed};
+use crate::plan::token::{self, MAX_TOKEN_CHARS, TokenState};
 use crate::tim::client::{Secret, Target};
 
-/// An environment variable that is unset or empty, and the apps that need it.
+/// What an app needs to be read and written.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub target: Target,
+    /// Whether the token is managed (present or `absent`), so `get_callback_token` is read.
+    pub reads_token: bool,
+    /// The token to set, when the app declares `token: {value_env, …}`.
+    pub token: Option<TokenValue>,
+}
+
+/// A desired webhook token: the value (for apply only) and its keyed fingerprint (for the plan).
+#[derive(Debug, Clone)]
+pub struct TokenValue {
+    pub value: Secret,
+    pub state: TokenState,
+}
+
+/// Which kind of secret a variable holds, for the error message and its help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum VariableKind {
+    SecretKey,
+    Token,
+}
+
+/// What is wrong with a variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Problem {
+    /// Unset or empty.
+    Unset,
+    /// A token longer than Tencent accepts (the length in characters).
+    TooLong(usize),
+}
+
+/// An environment variable that is unusable, and the apps that need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MissingKey {
+pub struct MissingVariable {
     pub variable: String,
+    pub kind: VariableKind,
+    pub problem: Problem,
     pub apps: Vec<String>,
 }
 
-/// Builds a target for each app. `base_url` overrides every app's region or endpoint (the
-/// in-process emulator); `fallback_key` supplies a key when the variable is unset (the emulator's
-/// state file).
-pub fn targets(
+impl MissingVariable {
+    /// One line naming the variable, what is wrong and who needs it; never the value.
+    pub fn message(&self) -> String {
+        let apps: Vec<String> = self.apps.iter().map(|a| format!("`{a}`")).collect();
+        let needed_by = match apps.len() {
+            1 => format!("app {}", apps[0]),
+            _ => format!("apps {}", apps.join(", ")),
+        };
+        let what = match self.kind {
+            VariableKind::SecretKey => "secret key",
+            VariableKind::Token => "webhook token",
+        };
+        match self.problem {
+            Problem::Unset => format!(
+                "environment variable {} is not set (needed by {needed_by})",
+                self.variable
+            ),
+            Problem::TooLong(n) => format!(
+                "environment variable {} holds a {what} of {n} characters; Tencent accepts 1 to \
+                 {MAX_TOKEN_CHARS} (needed by {needed_by})",
+                self.variable
+            ),
+        }
+    }
+}
+
+/// Resolves every app. `base_url` overrides every app's region or endpoint (the in-process
+/// emulator); `fallback_key` supplies a secret key when the variable is unset (the emulator's
+/// state file). Token values have no fallback: they are the user's to choose.
+pub fn resolve(
     apps: &[App],
     base_url: Option<&str>,
     fallback_key: impl Fn(u64) -> Option<String>,
-) -> Result<Vec<Target>, Vec<MissingKey>> {
-    let mut missing: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut targets = Vec::with_capacity(apps.len());
+) -> Result<Vec<Credentials>, Vec<MissingVariable>> {
+    let mut missing: BTreeMap<(VariableKind, String, Problem), Vec<String>> = BTreeMap::new();
+    let mut resolved = Vec::with_capacity(apps.len());
     for app in apps {
-        let key = std::env::var(&app.secret_key_env)
-            .ok()
-            .filter(|k| !k.is_empty())
-            .or_else(|| fallback_key(app.sdkappid));
-        match key {
-            Some(key) => targets.push(Target {
+        let key = non_empty_var(&app.secret_key_env).or_else(|| fallback_key(app.sdkappid));
+        let mut problems = Vec::new();
+        if key.is_none() {
+            problems.push((
+                VariableKind::SecretKey,
+                app.secret_key_env.clone(),
+                Problem::Unset,
+            ));
+        }
+        // Checked even when the key is missing, so that one run names every missing variable.
+        let token_value = match &app.token {
+            Some(Managed::Present(spec)) => match non_empty_var(&spec.value_env) {
+                Some(value) if value.chars().count() > MAX_TOKEN_CHARS => {
+                    let problem = Problem::TooLong(value.chars().count());
+                    problems.push((VariableKind::Token, spec.value_env.clone(), problem));
+                    None
+                }
+                Some(value) => Some((value, spec.enabled)),
+                None => {
+                    problems.push((VariableKind::Token, spec.value_env.clone(), Problem::Unset));
+                    None
+                }
+            },
+            _ => None,
+        };
+        let (Some(key), true) = (key, problems.is_empty()) else {
+            for problem in problems {
+                missing.entry(problem).or_default().push(app.name.clone());
+            }
+            continue;
+        };
+        let secret_key = Secret::new(key);
+        let token = token_value.map(|(value, enabled)| TokenValue {
+            state: TokenState {
+                fingerprint: token::fingerprint(&secret_key, app.sdkappid, &value),
+                enabled,
+            },
+            value: Secret::new(value),
+        });
+        resolved.push(Credentials {
+            target: Target {
                 base_url: base_url.map_or_else(|| app.location.base_url(), str::to_owned),
                 sdkappid: app.sdkappid,
                 identifier: app.identifier.clone(),
-                secret_key: Secret::new(key),
-            }),
-            None => missing
-                .entry(app.secret_key_env.clone())
-                .or_default()
-                .push(app.name.clone()),
-        }
+                secret_key,
+            },
+            reads_token: app.token.is_some(),
+            token,
+        });
     }
     if missing.is_empty() {
-        Ok(targets)
+        Ok(resolved)
     } else {
         Err(missing
             .into_iter()
-            .map(|(variable, apps)| MissingKey { variable, apps })
+            .map(|((kind, variable, problem), apps)| MissingVariable {
+                variable,
+                kind,
+                problem,
+                apps,
+            })
             .collect())
     }
+}
+
+fn non_empty_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
 }

@@ -4,10 +4,12 @@
 //! The modules below know nothing of terminals; `cli` is the one place that parses arguments,
 //! writes to the streams it is handed and decides the exit code.
 
+pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod credentials;
 pub mod emulator;
+pub mod export;
 pub mod plan;
 pub mod render;
 pub mod tim;

@@ -24,6 +24,12 @@ pub enum Command {
     /// Read the live configuration of every app and print the calls that would reconcile it.
     /// Only reads: never writes to Tencent.
     Plan(PlanArgs),
+    /// Plan, ask for confirmation, write the changes, and verify them by reading back. With
+    /// `--plan FILE`, apply a saved plan instead, refusing apps whose live state moved since.
+    Apply(super::apply::ApplyArgs),
+    /// Read the live configuration and print it as a desired-state file (format 1), to start a
+    /// repository from what is live today.
+    Export(super::export::ExportArgs),
     /// Print the JSON Schema of the desired-state file.
     Schema,
     /// Run the local live_config emulator (Tencent's seven calls, over HTTP) until interrupted.
@@ -68,6 +74,11 @@ pub struct PlanArgs {
     /// their environment variable is unset.
     #[arg(long, value_name = "STATE_FILE")]
     pub emulator: Option<PathBuf>,
+
+    /// Also save the plan to FILE (JSON, no secrets), for `livehook apply --plan FILE`. Not
+    /// written when an app could not be read.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,10 +1,14 @@
 //! Command-line interface: argument parsing (clap derive), dispatch, and the one place where an
 //! outcome becomes an exit code.
 
+mod apply;
 mod args;
 mod emulator;
+mod export;
 mod output;
 mod plan;
+mod saved;
+mod session;
 mod validate;
 
 use std::ffi::OsString;
@@ -60,6 +64,8 @@ pub fn run(cli: Cli, streams: &mut Streams) -> Outcome {
     match cli.command {
         Command::Validate(args) => validate::run(&args, streams),
         Command::Plan(args) => plan::run(&args, streams),
+        Command::Apply(args) => apply::run(&args, streams),
+        Command::Export(args) => export::run(&args, streams),
         Command::Emulator(args) => emulator::run(&args, streams),
         Command::Completions { shell } => {
             use clap::CommandFactory;

@@ -7,6 +7,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::Path;
 
 use super::args::{FailOn, Format, PlanArgs};
+use super::session::Failure;
 use super::{Outcome, Streams, report_error, runtime};
 use crate::config::{self, App};
 use crate::credentials;
@@ -49,8 +50,8 @@ pub fn run(args: &PlanArgs, streams: &mut Streams) -> Outcome {
             let state = emulator.as_ref()?.state();
             state.apps.get(&sdkappid).map(|app| app.secret_key.clone())
         };
-        let targets = credentials::targets(&apps, base_url.as_deref(), fallback)
-            .map_err(Failure::MissingKeys)?;
+        let targets = credentials::resolve(&apps, base_url.as_deref(), fallback)
+            .map_err(Failure::MissingVariables)?;
         let client =
             Client::new(ClientOptions::default()).map_err(|e| Failure::Other(e.to_string()))?;
         let progress = progress_bar(targets.len());
@@ -65,8 +66,11 @@ pub fn run(args: &PlanArgs, streams: &mut Streams) -> Outcome {
         progress.finish_and_clear();
         let plans: Vec<AppPlan> = apps
             .iter()
+            .zip(&targets)
             .zip(live)
-            .map(|(app, live)| plan::decide(app, live))
+            .map(|((app, creds), live)| {
+                plan::decide(app, live, creds.token.as_ref().map(|t| &t.state))
+            })
             .collect();
         if let Some(emulator) = emulator {
             emulator.shutdown().await;
@@ -75,29 +79,16 @@ pub fn run(args: &PlanArgs, streams: &mut Streams) -> Outcome {
     });
     let plans = match plans {
         Ok(plans) => plans,
-        Err(Failure::MissingKeys(missing)) => {
-            for m in &missing {
-                report_error(
-                    streams,
-                    &format!(
-                        "environment variable {} is not set (needed by {})",
-                        m.variable,
-                        names(&m.apps)
-                    ),
-                    None,
-                );
-            }
-            let _ = writeln!(
-                streams.err,
-                "  help: export each app's secret key (from the Chat console) in its variable; no request was sent"
-            );
-            return Outcome::Failure;
-        }
-        Err(Failure::Other(message)) => {
-            report_error(streams, &message, None);
+        Err(failure) => {
+            failure.report(streams);
             return Outcome::Failure;
         }
     };
+    if let Some(out) = &args.out {
+        if !super::saved::write(out, &apps, &plans, streams) {
+            return Outcome::Failure;
+        }
+    }
     let _ = streams
         .out
         .write_all(report(&plans, args.format).as_bytes());
@@ -202,12 +193,6 @@ fn progress_bar(apps: usize) -> ProgressBar {
     bar
 }
 
-/// Why a run stopped before any app was read.
-enum Failure {
-    MissingKeys(Vec<credentials::MissingKey>),
-    Other(String),
-}
-
 /// Loads the desired state (drawing its diagnostics) and keeps the `--target` apps.
 pub(super) fn load_apps(
     paths: &[std::path::PathBuf],
@@ -272,12 +257,4 @@ pub(super) fn load_apps(
 
 fn load_emulator_state(path: &Path) -> Result<State, String> {
     State::load(path).map_err(|e| e.to_string())
-}
-
-fn names(apps: &[String]) -> String {
-    let quoted: Vec<String> = apps.iter().map(|a| format!("`{a}`")).collect();
-    match quoted.len() {
-        1 => format!("app {}", quoted[0]),
-        _ => format!("apps {}", quoted.join(", ")),
-    }
 }

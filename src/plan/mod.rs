@@ -3,34 +3,48 @@
 //! rules are unit-tested without a server; `plan::read` does the reading.
 
 pub mod read;
+pub mod saved;
+pub mod token;
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::config::{App, CallbackSpec, Managed, Origin};
 use crate::tim::client::ApiError;
 use crate::tim::wire::{CallbackBody, Command};
+pub use token::{LiveToken, TokenChange, TokenState};
 
 /// What is live for one app, as read.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LiveState {
     /// `None`: `get_callback` answered 100301 (no configuration).
     pub callback: Option<CallbackBody>,
+    /// Read only when the token is managed; never the value, only its keyed fingerprint.
+    pub token: LiveToken,
 }
 
 impl LiveState {
     /// A digest of the live state as read, so a saved plan can tell whether it moved since.
     /// Commands are compared as a set, so they are sorted first.
+    /// The token enters only when it was read (as its keyed fingerprint, never the value), so
+    /// an app whose token is unmanaged keeps the fingerprint it had before tokens were read.
     pub fn fingerprint(&self) -> String {
-        let canonical = json!({
+        let mut canonical = json!({
             "callback": self.callback.as_ref().map(|c| json!({
                 "url": c.url,
                 "commands": sorted(&c.commands),
             })),
         });
+        match &self.token {
+            LiveToken::NotRead => {}
+            LiveToken::Missing => canonical["token"] = Value::Null,
+            LiveToken::Present(t) => {
+                canonical["token"] = json!({"fingerprint": t.fingerprint, "enabled": t.enabled});
+            }
+        }
         let digest = Sha256::digest(canonical.to_string().as_bytes());
         format!("sha256:{}", hex(&digest))
     }
@@ -50,7 +64,7 @@ fn sorted(words: &[String]) -> Vec<String> {
 }
 
 /// What happens to an app (or one managed part of it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     Create,
@@ -77,7 +91,8 @@ impl Action {
 }
 
 /// One REST call that apply would send, with its exact body.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PlannedCall {
     pub command: Command,
     pub body: Value,
@@ -180,6 +195,8 @@ pub struct AppPlan {
     pub action: Action,
     /// `None` when the callback is unmanaged or the app failed.
     pub callback: Option<CallbackChange>,
+    /// `None` when the token is unmanaged or the app failed.
+    pub token: Option<TokenChange>,
     /// The live callback as read (also for an unmanaged callback), for `before` in reports.
     pub live: Option<LiveState>,
     pub calls: Vec<PlannedCall>,
@@ -189,8 +206,19 @@ pub struct AppPlan {
     pub origin: Origin,
 }
 
-/// Decides what to do for `app` given what was read (or why reading failed).
-pub fn decide(app: &App, live: Result<LiveState, AppError>) -> AppPlan {
+/// Decides what to do for `app` given what was read (or why reading failed). `desired_token` is
+/// the keyed fingerprint of the token in the app's `value_env` variable (see
+/// `credentials::resolve`); it is needed only when the app wants a token.
+///
+/// The app's action combines its parts: the action of the parts that change when they agree
+/// (a callback and a token both created is a create), `update` when they differ (something of
+/// the app exists before and after), `no-op` when nothing changes. An app counts once in the
+/// summary, whatever its parts do.
+pub fn decide(
+    app: &App,
+    live: Result<LiveState, AppError>,
+    desired_token: Option<&TokenState>,
+) -> AppPlan {
     let mut plan = AppPlan {
         name: app.name.clone(),
         sdkappid: app.sdkappid,
@@ -198,6 +226,7 @@ pub fn decide(app: &App, live: Result<LiveState, AppError>) -> AppPlan {
         endpoint: app.location.base_url(),
         action: Action::NoOp,
         callback: None,
+        token: None,
         live: None,
         calls: Vec::new(),
         fingerprint: None,
@@ -213,13 +242,32 @@ pub fn decide(app: &App, live: Result<LiveState, AppError>) -> AppPlan {
         }
     };
     if let Some(desired) = &app.callback {
-        let change = decide_callback(desired, live.callback.as_ref());
-        if let Some(call) = callback_call(&change) {
-            plan.calls.push(call);
-        }
-        plan.action = change.action;
-        plan.callback = Some(change);
+        plan.callback = Some(decide_callback(desired, live.callback.as_ref()));
     }
+    if let Some(spec) = &app.token {
+        plan.token = Some(token::decide(spec, desired_token, &live.token));
+    }
+    // The calls in the order apply sends them: a token is set before the callback is created or
+    // changed, and deleted after it, so no event goes out with half a configuration.
+    let token_call = plan.token.as_ref().and_then(token_call);
+    let token_first = plan
+        .token
+        .as_ref()
+        .is_some_and(|t| matches!(t.action, Action::Create | Action::Update));
+    if token_first {
+        plan.calls.extend(token_call.clone());
+    }
+    plan.calls
+        .extend(plan.callback.as_ref().and_then(callback_call));
+    if !token_first {
+        plan.calls.extend(token_call);
+    }
+    plan.action = combine(
+        plan.callback
+            .iter()
+            .map(|c| c.action)
+            .chain(plan.token.iter().map(|t| t.action)),
+    );
     plan.fingerprint = Some(live.fingerprint());
     plan.live = Some(live);
     plan
@@ -265,6 +313,35 @@ fn callback_call(change: &CallbackChange) -> Option<PlannedCall> {
         }),
         (Action::Delete, _) => Some(PlannedCall {
             command: Command::DeleteCallback,
+            body: json!({}),
+        }),
+        _ => None,
+    }
+}
+
+/// The action of an app from the actions of its parts (see [`decide`]).
+fn combine(parts: impl Iterator<Item = Action>) -> Action {
+    let mut combined = Action::NoOp;
+    for action in parts.filter(|a| a.is_change()) {
+        combined = match combined {
+            Action::NoOp => action,
+            same if same == action => same,
+            _ => Action::Update,
+        };
+    }
+    combined
+}
+
+/// The token call, with the value shown as [`token::SENSITIVE`]: a plan never holds the value;
+/// apply takes it from the environment variable when it sends the call.
+fn token_call(change: &TokenChange) -> Option<PlannedCall> {
+    match (change.action, &change.after) {
+        (Action::Create | Action::Update, Some(after)) => Some(PlannedCall {
+            command: Command::SetCallbackToken,
+            body: json!({"Token": token::SENSITIVE, "IsTokenEnable": after.enabled}),
+        }),
+        (Action::Delete, _) => Some(PlannedCall {
+            command: Command::DeleteCallbackToken,
             body: json!({}),
         }),
         _ => None,
@@ -344,6 +421,7 @@ mod tests {
                 url: url.into(),
                 commands: words.iter().map(|w| w.to_string()).collect(),
             }),
+            token: LiveToken::NotRead,
         }
     }
 
@@ -353,6 +431,7 @@ mod tests {
         let p = decide(
             &app(spec("https://a", &["X.CallbackA"])),
             Ok(missing.clone()),
+            None,
         );
         assert_eq!(p.action, Action::Create);
         assert_eq!(p.calls[0].command, Command::SetCallback);
@@ -364,6 +443,7 @@ mod tests {
         let p = decide(
             &app(spec("https://b", &["X.CallbackA"])),
             Ok(live("https://a", &["X.CallbackA"])),
+            None,
         );
         assert_eq!(p.action, Action::Update);
         assert_eq!(p.calls[0].command, Command::UpdateCallback);
@@ -371,6 +451,7 @@ mod tests {
         let p = decide(
             &app(Some(Managed::Absent)),
             Ok(live("https://a", &["X.CallbackA"])),
+            None,
         );
         assert_eq!(p.action, Action::Delete);
         assert_eq!(
@@ -381,11 +462,11 @@ mod tests {
             }]
         );
 
-        let p = decide(&app(Some(Managed::Absent)), Ok(missing.clone()));
+        let p = decide(&app(Some(Managed::Absent)), Ok(missing.clone()), None);
         assert_eq!((p.action, p.calls.len()), (Action::NoOp, 0));
 
         // Unmanaged: read, never changed.
-        let p = decide(&app(None), Ok(live("https://a", &["X.CallbackA"])));
+        let p = decide(&app(None), Ok(live("https://a", &["X.CallbackA"])), None);
         assert_eq!((p.action, p.calls.len()), (Action::NoOp, 0));
     }
 
@@ -394,16 +475,19 @@ mod tests {
         let p = decide(
             &app(spec("https://a", &["X.CallbackB", "X.CallbackA"])),
             Ok(live("https://a", &["X.CallbackA", "X.CallbackB"])),
+            None,
         );
         assert_eq!(p.action, Action::NoOp);
         let p = decide(
             &app(spec("https://a/", &["X.CallbackA"])),
             Ok(live("https://a", &["X.CallbackA"])),
+            None,
         );
         assert_eq!(p.action, Action::Update);
         let change = decide(
             &app(spec("https://a", &["X.CallbackC", "X.CallbackA"])),
             Ok(live("https://a", &["X.CallbackA", "X.CallbackB"])),
+            None,
         )
         .callback
         .unwrap();
@@ -425,5 +509,88 @@ mod tests {
         );
         assert_ne!(a, LiveState::default().fingerprint());
         assert!(a.starts_with("sha256:") && a.len() == 7 + 64);
+    }
+    #[test]
+    fn token_rows_and_the_combined_action() {
+        use crate::config::TokenSpec;
+        use crate::tim::client::Secret;
+        let key = Secret::new("key".into());
+        let state = |token: &str, enabled| TokenState {
+            fingerprint: token::fingerprint(&key, 1400000001, token),
+            enabled,
+        };
+        let with_token = |callback, token| App {
+            token: Some(token),
+            ..app(callback)
+        };
+        let wanted = Managed::Present(TokenSpec {
+            value_env: "T".into(),
+            enabled: true,
+        });
+        let want = state("new", true);
+
+        // Callback and token both created: create.
+        let p = decide(
+            &with_token(spec("https://a", &["X.CallbackA"]), wanted.clone()),
+            Ok(LiveState {
+                callback: None,
+                token: LiveToken::Missing,
+            }),
+            Some(&want),
+        );
+        assert_eq!(p.action, Action::Create);
+        assert_eq!(
+            p.calls.iter().map(|c| c.command).collect::<Vec<_>>(),
+            [Command::SetCallbackToken, Command::SetCallback],
+            "the token is in place before the callback exists"
+        );
+        assert_eq!(
+            p.calls[0].body,
+            json!({"Token": "(sensitive)", "IsTokenEnable": true}),
+            "the plan never holds the value"
+        );
+
+        // Callback unchanged, token value differs: update.
+        let mut same = live("https://a", &["X.CallbackA"]);
+        same.token = LiveToken::Present(state("old", true));
+        let p = decide(
+            &with_token(spec("https://a", &["X.CallbackA"]), wanted.clone()),
+            Ok(same.clone()),
+            Some(&want),
+        );
+        assert_eq!(p.action, Action::Update);
+        assert_eq!(p.calls.len(), 1);
+
+        // Callback created while the token is deleted: parts disagree, so update.
+        let p = decide(
+            &with_token(spec("https://a", &["X.CallbackA"]), Managed::Absent),
+            Ok(LiveState {
+                callback: None,
+                token: LiveToken::Present(state("old", true)),
+            }),
+            None,
+        );
+        assert_eq!(p.action, Action::Update);
+        assert_eq!(
+            p.calls.iter().map(|c| c.command).collect::<Vec<_>>(),
+            [Command::SetCallback, Command::DeleteCallbackToken]
+        );
+
+        // Both deleted: delete.
+        let p = decide(
+            &with_token(Some(Managed::Absent), Managed::Absent),
+            Ok(same.clone()),
+            None,
+        );
+        assert_eq!(p.action, Action::Delete);
+
+        // The token enters the live fingerprint only once read, and never as its value.
+        let mut unread = same.clone();
+        unread.token = LiveToken::NotRead;
+        assert_ne!(same.fingerprint(), unread.fingerprint());
+        assert_eq!(
+            unread.fingerprint(),
+            live("https://a", &["X.CallbackA"]).fingerprint()
+        );
     }
 }

@@ -6,15 +6,18 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use super::token::{self, LiveToken, TokenState};
 use super::{AppError, LiveState};
-use crate::tim::client::{Client, Target};
+use crate::credentials::Credentials;
+use crate::tim::client::Client;
 
-/// Reads every target's callback configuration, at most `parallelism` apps at a time, and
-/// returns the results in the order of `targets`. One app failing never stops the others.
-/// `on_done` is called as each app finishes (the CLI's progress bar).
+/// Reads every app's callback configuration (and its token, where the token is managed), at
+/// most `parallelism` apps at a time, and returns the results in the order of `targets`. One app
+/// failing never stops the others. `on_done` is called as each app finishes (the CLI's progress
+/// bar).
 pub async fn read_all(
     client: &Client,
-    targets: &[Target],
+    targets: &[Credentials],
     parallelism: usize,
     on_done: Arc<dyn Fn() + Send + Sync>,
 ) -> Vec<Result<LiveState, AppError>> {
@@ -57,10 +60,28 @@ pub async fn read_all(
         .collect()
 }
 
-async fn read_one(client: &Client, target: &Target) -> Result<LiveState, AppError> {
+/// Reads one app. The token's value is turned into its keyed fingerprint here and dropped, so it
+/// never reaches the plan.
+pub async fn read_one(client: &Client, app: &Credentials) -> Result<LiveState, AppError> {
+    let target = &app.target;
     let callback = client
         .get_callback(target)
         .await
         .map_err(|e| AppError::from(&e))?;
-    Ok(LiveState { callback })
+    let token = if app.reads_token {
+        match client
+            .get_callback_token(target)
+            .await
+            .map_err(|e| AppError::from(&e))?
+        {
+            None => LiveToken::Missing,
+            Some(body) => LiveToken::Present(TokenState {
+                fingerprint: token::fingerprint(&target.secret_key, target.sdkappid, &body.token),
+                enabled: body.enabled,
+            }),
+        }
+    } else {
+        LiveToken::NotRead
+    };
+    Ok(LiveState { callback, token })
 }

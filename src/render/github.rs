@@ -62,6 +62,18 @@ pub fn plan_annotations(plans: &[AppPlan]) -> Vec<Annotation> {
             });
             continue;
         }
+        if let Some(change) = plan.token.as_ref().filter(|t| t.action.is_change()) {
+            // The value never appears: only what happens to the token, at its `token:` line.
+            let what = match change.action {
+                Action::Create => "will be set with set_callback_token",
+                Action::Update => "will be updated with set_callback_token",
+                _ => "will be deleted with delete_callback_token",
+            };
+            out.push(warn(
+                origin.token.as_ref().or(Some(&origin.app)),
+                format!("token of {} (sdkappid {}) {what}", plan.name, plan.sdkappid),
+            ));
+        }
         let Some(change) = &plan.callback else {
             continue;
         };

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::plan::{AppPlan, Summary};
+use crate::plan::{AppPlan, Summary, TokenState};
 use crate::tim::wire::CallbackBody;
 
 pub const FORMAT_VERSION: &str = "1.0";
@@ -36,6 +36,7 @@ fn app(plan: &AppPlan) -> Value {
         "calls": plan.calls,
         "before": before.map(callback),
         "after": after.map(callback),
+        "token": token(plan),
         "fingerprint": plan.fingerprint,
         "error": plan.error.as_ref().map(|e| json!({
             "command": e.command,
@@ -45,6 +46,21 @@ fn app(plan: &AppPlan) -> Value {
             "request_id": e.request_id,
             "hint": e.hint,
         })),
+    })
+}
+
+/// The token part: `null` when unmanaged; never the value, only its keyed fingerprint.
+fn token(plan: &AppPlan) -> Value {
+    let Some(change) = &plan.token else {
+        return Value::Null;
+    };
+    let side = |s: Option<&TokenState>| {
+        s.map(|s| json!({"fingerprint": s.fingerprint, "enabled": s.enabled}))
+    };
+    json!({
+        "action": change.action,
+        "before": side(change.before.as_ref()),
+        "after": side(change.after.as_ref()),
     })
 }
 

@@ -7,7 +7,7 @@
 
 use std::fmt::Write;
 
-use crate::plan::{Action, AppPlan, CallbackChange, Summary};
+use crate::plan::{Action, AppPlan, CallbackChange, Summary, TokenChange, token};
 
 /// GitHub's limit on the body of an issue or pull-request comment.
 pub const COMMENT_LIMIT: usize = 65_536;
@@ -113,9 +113,18 @@ pub fn change_summary(plan: &AppPlan) -> String {
             _ => error.message.clone(),
         };
     }
-    let Some(change) = &plan.callback else {
-        return String::new();
-    };
+    let parts: Vec<String> = plan
+        .callback
+        .as_ref()
+        .map(callback_summary)
+        .into_iter()
+        .chain(plan.token.as_ref().map(token_summary))
+        .filter(|p| !p.is_empty())
+        .collect();
+    parts.join("; ")
+}
+
+fn callback_summary(change: &CallbackChange) -> String {
     match change.action {
         Action::Create => format!(
             "new callback `{}` ({} commands)",
@@ -134,6 +143,25 @@ pub fn change_summary(plan: &AppPlan) -> String {
             );
             if added + removed > 0 {
                 parts.push(format!("+{added} −{removed} commands"));
+            }
+            parts.join(", ")
+        }
+        _ => String::new(),
+    }
+}
+
+/// The token part in a few words; never the value.
+fn token_summary(change: &TokenChange) -> String {
+    match (change.action, &change.before, &change.after) {
+        (Action::Create, _, _) => "token set".into(),
+        (Action::Delete, _, _) => "token deleted".into(),
+        (Action::Update, Some(before), Some(after)) => {
+            let mut parts = Vec::new();
+            if change.value_changes() {
+                parts.push("token value changed".to_string());
+            }
+            if before.enabled != after.enabled {
+                parts.push(format!("token enabled → {}", after.enabled));
             }
             parts.join(", ")
         }
@@ -166,8 +194,11 @@ fn details(plan: &AppPlan) -> String {
         }
         let _ = writeln!(out, "```");
     }
-    if let Some(change) = &plan.callback {
+    if let Some(change) = plan.callback.as_ref().filter(|c| c.action.is_change()) {
         let _ = writeln!(out, "```diff\n{}```", diff_lines(change));
+    }
+    if let Some(change) = plan.token.as_ref().filter(|t| t.action.is_change()) {
+        let _ = writeln!(out, "```diff\n{}```", token_diff_lines(change));
     }
     if !plan.calls.is_empty() {
         let _ = writeln!(out, "\nCalls apply would send:\n\n```text");
@@ -177,6 +208,29 @@ fn details(plan: &AppPlan) -> String {
         let _ = writeln!(out, "```");
     }
     let _ = writeln!(out, "\n</details>\n");
+    out
+}
+
+/// The token as a diff of short keyed fingerprints and `enabled`; never the value.
+fn token_diff_lines(change: &TokenChange) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "  token:");
+    if let Some(before) = &change.before {
+        let _ = writeln!(
+            out,
+            "-   value: (sensitive, {})",
+            token::short(&before.fingerprint)
+        );
+        let _ = writeln!(out, "-   enabled: {}", before.enabled);
+    }
+    if let Some(after) = &change.after {
+        let _ = writeln!(
+            out,
+            "+   value: (sensitive, {})",
+            token::short(&after.fingerprint)
+        );
+        let _ = writeln!(out, "+   enabled: {}", after.enabled);
+    }
     out
 }
 

@@ -1,6 +1,8 @@
-//! Plan reports: human text (Terraform-shaped) and the versioned JSON document. Renderers write
-//! into a `String`; the CLI decides which stream it goes to and whether colour survives.
+//! Plan and apply reports: human text (Terraform-shaped), the versioned JSON document, markdown and
+//! GitHub annotations. Renderers write into a `String`; the CLI decides which stream it goes to
+//! and whether colour survives.
 
+pub mod apply;
 pub mod github;
 pub mod json;
 pub mod markdown;

@@ -11,7 +11,7 @@ use anstyle::{AnsiColor, Effects, Style};
 use similar::{ChangeTag, TextDiff};
 
 use super::apps;
-use crate::plan::{Action, AppPlan, CallbackChange, Summary};
+use crate::plan::{Action, AppPlan, CallbackChange, Summary, TokenChange, token};
 
 const CREATE: Style = AnsiColor::Green.on_default();
 const UPDATE: Style = AnsiColor::Yellow.on_default();
@@ -76,16 +76,27 @@ fn heading(out: &mut String, plan: &AppPlan, what: &str) {
 }
 
 fn change_block(out: &mut String, plan: &AppPlan) {
-    let Some(change) = &plan.callback else { return };
-    let (what, marker, style) = match change.action {
-        Action::Create => ("callback will be created", "+", CREATE),
-        Action::Update => ("callback will be updated in-place", "~", UPDATE),
-        _ => ("callback will be deleted", "-", DELETE),
-    };
-    heading(out, plan, what);
-    let _ = writeln!(out, "  {} callback {{", paint(style, marker));
-    callback_body(out, change);
-    let _ = writeln!(out, "    }}");
+    let callback = plan.callback.as_ref().filter(|c| c.action.is_change());
+    let token = plan.token.as_ref().filter(|t| t.action.is_change());
+    let what: Vec<String> = callback
+        .map(|c| ("callback", c.action))
+        .into_iter()
+        .chain(token.map(|t| ("token", t.action)))
+        .map(|(part, action)| format!("{part} will be {}", marker(action).0))
+        .collect();
+    heading(out, plan, &what.join(", "));
+    if let Some(change) = callback {
+        let (_, sign, style) = marker(change.action);
+        let _ = writeln!(out, "  {} callback {{", paint(style, sign));
+        callback_body(out, change);
+        let _ = writeln!(out, "    }}");
+    }
+    if let Some(change) = token {
+        let (_, sign, style) = marker(change.action);
+        let _ = writeln!(out, "  {} token {{", paint(style, sign));
+        token_body(out, change);
+        let _ = writeln!(out, "    }}");
+    }
     for call in &plan.calls {
         let _ = writeln!(
             out,
@@ -96,6 +107,72 @@ fn change_block(out: &mut String, plan: &AppPlan) {
         );
     }
     out.push('\n');
+}
+
+/// What happens to a part, its marker and its colour.
+fn marker(action: Action) -> (&'static str, &'static str, Style) {
+    match action {
+        Action::Create => ("created", "+", CREATE),
+        Action::Update => ("updated in-place", "~", UPDATE),
+        _ => ("deleted", "-", DELETE),
+    }
+}
+
+/// The token's value is never shown: only that it is set, and whether it changes, with the
+/// short keyed fingerprints of both sides.
+fn token_body(out: &mut String, change: &TokenChange) {
+    match (&change.before, &change.after) {
+        (None, Some(after)) => {
+            let _ = writeln!(
+                out,
+                "      {} value   = (sensitive value)",
+                paint(CREATE, "+")
+            );
+            let _ = writeln!(
+                out,
+                "      {} enabled = {}",
+                paint(CREATE, "+"),
+                after.enabled
+            );
+        }
+        (Some(before), None) => {
+            let _ = writeln!(
+                out,
+                "      {} value   = (sensitive value)",
+                paint(DELETE, "-")
+            );
+            let _ = writeln!(
+                out,
+                "      {} enabled = {}",
+                paint(DELETE, "-"),
+                before.enabled
+            );
+        }
+        (Some(before), Some(after)) => {
+            if change.value_changes() {
+                let _ = writeln!(
+                    out,
+                    "      {} value   = (sensitive value changed, {})",
+                    paint(UPDATE, "~"),
+                    token::short_change(&before.fingerprint, &after.fingerprint)
+                );
+            } else {
+                let _ = writeln!(out, "        value   = (sensitive value unchanged)");
+            }
+            if before.enabled == after.enabled {
+                let _ = writeln!(out, "        enabled = {}", after.enabled);
+            } else {
+                let _ = writeln!(
+                    out,
+                    "      {} enabled = {} -> {}",
+                    paint(UPDATE, "~"),
+                    before.enabled,
+                    after.enabled
+                );
+            }
+        }
+        (None, None) => {}
+    }
 }
 
 fn callback_body(out: &mut String, change: &CallbackChange) {

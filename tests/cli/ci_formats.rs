@@ -5,10 +5,8 @@ use std::path::Path;
 
 use livehook::emulator::{AppState, State};
 
-use crate::plan::{
-    assert_no_secrets, four_apps, four_apps_yaml, livehook, run, setup, stderr, stdout,
-};
-use crate::support::SECRET_KEY;
+use crate::plan::{four_apps, four_apps_yaml, run, setup};
+use crate::support::{SECRET_KEY, assert_no_secrets, livehook, stderr, stdout};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn markdown_is_a_pull_request_comment() {

@@ -1,8 +1,11 @@
 //! Integration tests: one binary (so it links once) with a module per concern. They run the real
 //! `livehook` binary and, where a server is needed, the emulator in-process on 127.0.0.1:0.
 
+mod apply;
 mod ci_formats;
 mod emulator;
+mod export;
 mod plan;
 mod support;
+mod token;
 mod validate;

@@ -6,7 +6,7 @@ use std::process::Output;
 use livehook::emulator::{AppState, Emulator, Options, State};
 use livehook::tim::wire::CallbackBody;
 
-use crate::support::{SECRET_KEY, start_emulator};
+use crate::support::{SECRET_KEY, assert_no_secrets, livehook, start_emulator, stderr, stdout};
 
 const CREATE_ROOM: &str = "Live.CallbackAfterCreateRoom";
 const DESTROY_ROOM: &str = "Live.CallbackAfterDestroyRoom";
@@ -77,40 +77,6 @@ apps:
       commands: [{CREATE_ROOM}, {DESTROY_ROOM}]
 "
     )
-}
-
-/// Runs the real binary with a clean environment (only the secret key variable), from `dir`.
-pub fn livehook(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command =
-        assert_cmd::Command::cargo_bin("livehook").expect("the livehook binary is built");
-    command.current_dir(dir).env_clear().args(args);
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    command.output().expect("livehook runs")
-}
-
-pub fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-pub fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// No secret key, UserSig or query string leaks into what a user sees.
-pub fn assert_no_secrets(output: &Output) {
-    for text in [stdout(output), stderr(output)] {
-        assert!(!text.contains(SECRET_KEY), "secret key leaked:\n{text}");
-        assert!(
-            !text.to_lowercase().contains("usersig="),
-            "UserSig leaked:\n{text}"
-        );
-        assert!(
-            !text.contains("eJ"),
-            "something UserSig-shaped leaked:\n{text}"
-        );
-    }
 }
 
 /// What the emulator recorded of a request: command, sdkappid, identifier, body, answer code.

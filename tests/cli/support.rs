@@ -3,6 +3,9 @@
 
 #![allow(dead_code)] // Each test module uses its own subset.
 
+use std::path::Path;
+use std::process::Output;
+
 use livehook::emulator::{AppState, Emulator, Options, State};
 
 /// The SDKAppID of the app that [`seeded_state`] holds.
@@ -36,4 +39,81 @@ pub async fn start_emulator(state: State, options: Options) -> Emulator {
     Emulator::start(state, options)
         .await
         .expect("the emulator binds an ephemeral loopback port")
+}
+
+/// Runs the real binary with a clean environment (only the secret key variable), from `dir`.
+pub fn livehook(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command =
+        assert_cmd::Command::cargo_bin("livehook").expect("the livehook binary is built");
+    command.current_dir(dir).env_clear().args(args);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("livehook runs")
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// No secret key, UserSig or query string leaks into what a user sees.
+pub fn assert_no_secrets(output: &Output) {
+    for text in [stdout(output), stderr(output)] {
+        assert!(!text.contains(SECRET_KEY), "secret key leaked:\n{text}");
+        assert!(
+            !text.to_lowercase().contains("usersig="),
+            "UserSig leaked:\n{text}"
+        );
+        assert!(
+            !text.contains("eJ"),
+            "something UserSig-shaped leaked:\n{text}"
+        );
+    }
+}
+
+/// The write calls the emulator received, as `(command, sdkappid)`, in arrival order.
+pub fn writes(emulator: &Emulator) -> Vec<(String, u64)> {
+    emulator
+        .requests()
+        .iter()
+        .filter(|r| !r.command.starts_with("get_"))
+        .map(|r| (r.command.clone(), r.sdkappid.unwrap_or_default()))
+        .collect()
+}
+
+/// A callback body for emulator state.
+pub fn callback(url: &str, words: &[&str]) -> Option<livehook::tim::wire::CallbackBody> {
+    Some(livehook::tim::wire::CallbackBody {
+        url: url.into(),
+        commands: words.iter().map(|w| w.to_string()).collect(),
+    })
+}
+
+/// A token body for emulator state.
+pub fn token(value: &str, enabled: bool) -> Option<livehook::tim::wire::TokenBody> {
+    Some(livehook::tim::wire::TokenBody {
+        token: value.into(),
+        enabled,
+    })
+}
+
+/// RequestIds are random; snapshots show their shape only.
+pub fn mask_request_ids(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("Id-") {
+        out.push_str(&rest[..at]);
+        out.push_str("Id-<masked>");
+        let tail = &rest[at..];
+        let end = tail
+            .find(|c: char| c.is_whitespace() || c == '"' || c == ')')
+            .unwrap_or(tail.len());
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
 }

@@ -1,0 +1,545 @@
+//! Apply: send each app's planned calls, converging where the API allows it, then read the app
+//! back and verify it (design.md §4).
+//!
+//! Converging means that a call whose precondition no longer holds is not a failure when the
+//! goal can still be reached: `set_callback` answering 100300 (a configuration exists, often
+//! because a retried create had in fact succeeded) re-reads and updates if needed, and
+//! `update_callback` answering 100301 (none exists) creates. Anything else that fails stops that
+//! app's remaining calls; other apps go on.
+//!
+//! Calls are ordered so that no event is sent with a half-configured webhook: a token is set
+//! before the callback is created or changed, and deleted only after the callback is gone.
+
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::config::App;
+use crate::credentials::Credentials;
+use crate::plan::{self, Action, AppError, AppPlan, token};
+use crate::tim::client::{ApiError, Client, Target};
+use crate::tim::wire::{CallbackBody, Command, TokenBody, codes};
+
+/// One planned call as it went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub command: Command,
+    /// How the call converged, when it did not simply succeed.
+    pub note: Option<String>,
+}
+
+/// How an app ended.
+#[derive(Debug, Clone)]
+pub enum Status {
+    /// Nothing to change.
+    NoChange,
+    /// Written, read back and found as desired.
+    Verified,
+    /// Written, but reading it back shows these differences from the desired state.
+    Unverified(Vec<String>),
+    /// A call (or the read before or after) failed.
+    Failed(AppError),
+    /// Not written to at all, for these reasons (a stale saved plan, a changed token).
+    Refused(Vec<String>),
+}
+
+impl Status {
+    pub fn is_success(&self) -> bool {
+        matches!(self, Status::NoChange | Status::Verified)
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Status::NoChange => "no-op",
+            Status::Verified => "verified",
+            Status::Unverified(_) => "unverified",
+            Status::Failed(_) => "failed",
+            Status::Refused(_) => "refused",
+        }
+    }
+}
+
+/// The outcome of one app.
+#[derive(Debug, Clone)]
+pub struct AppOutcome {
+    pub name: String,
+    pub sdkappid: u64,
+    pub region: String,
+    pub endpoint: String,
+    /// What the plan said to do.
+    pub action: Action,
+    /// The calls that went through, in order.
+    pub steps: Vec<Step>,
+    pub status: Status,
+}
+
+impl AppOutcome {
+    pub fn new(plan: &AppPlan, steps: Vec<Step>, status: Status) -> AppOutcome {
+        AppOutcome {
+            name: plan.name.clone(),
+            sdkappid: plan.sdkappid,
+            region: plan.region.clone(),
+            endpoint: plan.endpoint.clone(),
+            action: plan.action,
+            steps,
+            status,
+        }
+    }
+
+    /// An app that is not applied: a plan-time error, no change, or a refusal.
+    pub fn without_calls(plan: &AppPlan, status: Status) -> AppOutcome {
+        AppOutcome::new(plan, Vec::new(), status)
+    }
+}
+
+/// Counts for the closing line. An app counts once, by its planned action, however many parts
+/// (callback, token) changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ApplySummary {
+    pub created: usize,
+    pub updated: usize,
+    pub deleted: usize,
+    pub unchanged: usize,
+    pub unverified: usize,
+    pub failed: usize,
+    pub refused: usize,
+}
+
+impl ApplySummary {
+    pub fn of(outcomes: &[AppOutcome]) -> ApplySummary {
+        let mut s = ApplySummary::default();
+        for o in outcomes {
+            match (&o.status, o.action) {
+                (Status::NoChange, _) => s.unchanged += 1,
+                (Status::Verified, Action::Create) => s.created += 1,
+                (Status::Verified, Action::Update) => s.updated += 1,
+                (Status::Verified, Action::Delete) => s.deleted += 1,
+                (Status::Verified, _) => s.unchanged += 1,
+                (Status::Unverified(_), _) => s.unverified += 1,
+                (Status::Failed(_), _) => s.failed += 1,
+                (Status::Refused(_), _) => s.refused += 1,
+            }
+        }
+        s
+    }
+
+    pub fn all_succeeded(&self) -> bool {
+        self.unverified + self.failed + self.refused == 0
+    }
+}
+
+/// An app to apply: what it should be, how to reach it, and its plan.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub app: App,
+    pub credentials: Credentials,
+    pub plan: AppPlan,
+}
+
+/// Applies every job, at most `parallelism` apps at a time, and returns the outcomes in the
+/// order of `jobs`.
+pub async fn apply_all(client: &Client, jobs: Vec<Job>, parallelism: usize) -> Vec<AppOutcome> {
+    let permits = Arc::new(Semaphore::new(parallelism.max(1)));
+    let mut tasks = JoinSet::new();
+    let plans: Vec<AppPlan> = jobs.iter().map(|j| j.plan.clone()).collect();
+    for (index, job) in jobs.into_iter().enumerate() {
+        let client = client.clone();
+        let permits = permits.clone();
+        tasks.spawn(async move {
+            // The semaphore is never closed, so acquiring only waits.
+            let _permit = permits.acquire_owned().await;
+            (index, apply_app(&client, &job).await)
+        });
+    }
+    let mut outcomes: Vec<Option<AppOutcome>> = vec![None; plans.len()];
+    while let Some(joined) = tasks.join_next().await {
+        // A panicking task is a livehook bug; it is reported as that app's failure below.
+        if let Ok((index, outcome)) = joined {
+            outcomes[index] = Some(outcome);
+        }
+    }
+    outcomes
+        .into_iter()
+        .zip(&plans)
+        .map(|(outcome, plan)| {
+            outcome.unwrap_or_else(|| {
+                AppOutcome::without_calls(
+                    plan,
+                    Status::Failed(AppError {
+                        command: None,
+                        code: None,
+                        meaning: None,
+                        message: "applying this app failed unexpectedly".into(),
+                        request_id: None,
+                        hint: Some("please report this as a livehook bug".into()),
+                    }),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Sends one app's calls, then reads it back.
+pub async fn apply_app(client: &Client, job: &Job) -> AppOutcome {
+    let plan = &job.plan;
+    let mut steps = Vec::new();
+    match write(client, job, &mut steps).await {
+        Ok(()) => {}
+        Err(error) => return AppOutcome::new(plan, steps, Status::Failed(AppError::from(&error))),
+    }
+    let status = match verify(client, job).await {
+        Ok(differences) if differences.is_empty() => Status::Verified,
+        Ok(differences) => Status::Unverified(differences),
+        Err(error) => Status::Failed(error),
+    };
+    AppOutcome::new(plan, steps, status)
+}
+
+async fn write(client: &Client, job: &Job, steps: &mut Vec<Step>) -> Result<(), ApiError> {
+    let target = &job.credentials.target;
+    let plan = &job.plan;
+    let token_action = plan.token.as_ref().map_or(Action::NoOp, |t| t.action);
+    if matches!(token_action, Action::Create | Action::Update) {
+        // Credentials hold a value for every app whose token is present; a plan that wants
+        // one without it would be a livehook bug, reported rather than sent as an empty token.
+        let Some(value) = &job.credentials.token else {
+            return Err(ApiError::Decode {
+                command: Command::SetCallbackToken,
+                message: "no token value was resolved for this app (a livehook bug)".into(),
+            });
+        };
+        let body = TokenBody {
+            token: value.value.expose().to_owned(),
+            enabled: value.state.enabled,
+        };
+        client.set_callback_token(target, &body).await?;
+        steps.push(Step {
+            command: Command::SetCallbackToken,
+            note: None,
+        });
+    }
+    if let Some(change) = &plan.callback {
+        match (change.action, &change.after) {
+            (Action::Create, Some(after)) => {
+                let note = create_callback(client, target, after).await?;
+                steps.push(Step {
+                    command: Command::SetCallback,
+                    note,
+                });
+            }
+            (Action::Update, Some(after)) => {
+                let note = update_callback(client, target, after).await?;
+                steps.push(Step {
+                    command: Command::UpdateCallback,
+                    note,
+                });
+            }
+            (Action::Delete, _) => {
+                client.delete_callback(target).await?;
+                steps.push(Step {
+                    command: Command::DeleteCallback,
+                    note: None,
+                });
+            }
+            _ => {}
+        }
+    }
+    if token_action == Action::Delete {
+        client.delete_callback_token(target).await?;
+        steps.push(Step {
+            command: Command::DeleteCallbackToken,
+            note: None,
+        });
+    }
+    Ok(())
+}
+
+/// `set_callback`, converging through 100300: the configuration that exists is read, and
+/// updated unless it already is the desired one.
+async fn create_callback(
+    client: &Client,
+    target: &Target,
+    want: &CallbackBody,
+) -> Result<Option<String>, ApiError> {
+    let exists = match client.set_callback(target, want).await {
+        Ok(()) => return Ok(None),
+        Err(e) if e.code() == Some(codes::CALLBACK_EXISTS) => e,
+        Err(e) => return Err(e),
+    };
+    let prefix = "set_callback answered 100300 (configuration already exists)";
+    match client.get_callback(target).await? {
+        Some(live) if plan::same_callback(&live, want) => Ok(Some(format!(
+            "{prefix}; read it back: it already is the desired one"
+        ))),
+        Some(_) => {
+            client.update_callback(target, want).await?;
+            Ok(Some(format!("{prefix}; read it back and updated it")))
+        }
+        // Deleted again between the two calls: someone else is changing this app too. Report
+        // the original answer rather than chase them.
+        None => Err(exists),
+    }
+}
+
+/// `update_callback`, converging through 100301: a configuration that is gone is created.
+async fn update_callback(
+    client: &Client,
+    target: &Target,
+    want: &CallbackBody,
+) -> Result<Option<String>, ApiError> {
+    match client.update_callback(target, want).await {
+        Ok(()) => Ok(None),
+        Err(e) if e.code() == Some(codes::CALLBACK_MISSING) => {
+            client.set_callback(target, want).await?;
+            Ok(Some(
+                "update_callback answered 100301 (configuration does not exist); created it with set_callback"
+                    .into(),
+            ))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Reads the app back and decides again: no change left means verified; otherwise the
+/// differences, in words.
+async fn verify(client: &Client, job: &Job) -> Result<Vec<String>, AppError> {
+    let live = plan::read::read_one(client, &job.credentials).await?;
+    let desired = job.credentials.token.as_ref().map(|t| &t.state);
+    let again = plan::decide(&job.app, Ok(live), desired);
+    Ok(differences(&again))
+}
+
+/// What still differs according to a plan, in words (empty when it has no changes).
+pub fn differences(plan: &AppPlan) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(c) = &plan.callback {
+        match (c.action, &c.before, &c.after) {
+            (Action::Create, _, _) => out.push("no callback is configured".into()),
+            (Action::Delete, Some(before), _) => out.push(format!(
+                "a callback is still configured (url \"{}\")",
+                before.url
+            )),
+            (Action::Update, Some(before), Some(after)) => {
+                if before.url != after.url {
+                    out.push(format!(
+                        "callback url is \"{}\", not \"{}\"",
+                        before.url, after.url
+                    ));
+                }
+                let missing = c.added_commands();
+                if !missing.is_empty() {
+                    out.push(format!("callback commands lack {}", missing.join(", ")));
+                }
+                let extra = c.removed_commands();
+                if !extra.is_empty() {
+                    out.push(format!("callback commands also have {}", extra.join(", ")));
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(t) = &plan.token {
+        match (t.action, &t.before, &t.after) {
+            (Action::Create, _, _) => out.push("no token is configured".into()),
+            (Action::Delete, _, _) => out.push("a token is still configured".into()),
+            (Action::Update, Some(before), Some(after)) => {
+                if before.fingerprint != after.fingerprint {
+                    out.push(format!(
+                        "token value differs ({})",
+                        token::short_change(&after.fingerprint, &before.fingerprint)
+                    ));
+                }
+                if before.enabled != after.enabled {
+                    out.push(format!(
+                        "token enabled is {}, not {}",
+                        before.enabled, after.enabled
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{CallbackSpec, Location, Managed, Origin, Position};
+    use crate::emulator::{AppState, Emulator, Options, State};
+    use crate::plan::LiveState;
+    use crate::tim::client::{ClientOptions, Secret};
+
+    const KEY: &str = "test-secret-key";
+    const ID: u64 = 1400000001;
+
+    fn body(url: &str) -> CallbackBody {
+        CallbackBody {
+            url: url.into(),
+            commands: vec!["Live.CallbackAfterCreateRoom".into()],
+        }
+    }
+
+    fn app(url: &str) -> App {
+        let here = Position {
+            file: "t.yaml".into(),
+            line: 1,
+            column: 1,
+        };
+        App {
+            name: "a".into(),
+            sdkappid: ID,
+            location: Location::Endpoint("http://127.0.0.1:1".into()),
+            identifier: "administrator".into(),
+            secret_key_env: "K".into(),
+            callback: Some(Managed::Present(CallbackSpec {
+                url: url.into(),
+                commands: body(url).commands,
+            })),
+            token: None,
+            origin: Origin {
+                app: here,
+                callback: None,
+                url: None,
+                commands: Vec::new(),
+                token: None,
+            },
+        }
+    }
+
+    async fn emulator(callback: Option<CallbackBody>) -> (Emulator, Client, Credentials) {
+        let state = State {
+            apps: [(
+                ID,
+                AppState {
+                    callback,
+                    ..AppState::new(KEY)
+                },
+            )]
+            .into_iter()
+            .collect(),
+        };
+        let emulator = Emulator::start(state, Options::default()).await.unwrap();
+        let client = Client::new(ClientOptions {
+            min_backoff: std::time::Duration::from_millis(1),
+            ..ClientOptions::default()
+        })
+        .unwrap();
+        let credentials = Credentials {
+            target: Target {
+                base_url: emulator.base_url(),
+                sdkappid: ID,
+                identifier: "administrator".into(),
+                secret_key: Secret::new(KEY.into()),
+            },
+            reads_token: false,
+            token: None,
+        };
+        (emulator, client, credentials)
+    }
+
+    fn commands(emulator: &Emulator) -> Vec<(String, i64)> {
+        emulator
+            .requests()
+            .iter()
+            .map(|r| (r.command.clone(), r.error_code))
+            .collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_create_that_meets_100300_reads_back_and_updates() {
+        // Planned against "no callback"; by the time apply runs another one exists.
+        let (emulator, client, credentials) = emulator(Some(body("https://other/hook"))).await;
+        let app = app("https://want/hook");
+        let plan = plan::decide(&app, Ok(LiveState::default()), None);
+        assert_eq!(plan.action, Action::Create);
+        let outcome = apply_app(
+            &client,
+            &Job {
+                app,
+                credentials,
+                plan,
+            },
+        )
+        .await;
+        assert!(matches!(outcome.status, Status::Verified), "{outcome:?}");
+        assert!(outcome.steps[0].note.as_deref().unwrap().contains("100300"));
+        assert_eq!(
+            commands(&emulator),
+            [
+                ("set_callback".to_string(), 100300),
+                ("get_callback".to_string(), 0),
+                ("update_callback".to_string(), 0),
+                ("get_callback".to_string(), 0),
+            ]
+        );
+        assert_eq!(
+            emulator.state().apps[&ID].callback,
+            Some(body("https://want/hook"))
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn an_update_that_meets_100301_creates() {
+        // Planned against an existing callback; it was deleted before apply.
+        let (emulator, client, credentials) = emulator(None).await;
+        let app = app("https://want/hook");
+        let planned_live = LiveState {
+            callback: Some(body("https://old/hook")),
+            ..LiveState::default()
+        };
+        let plan = plan::decide(&app, Ok(planned_live), None);
+        assert_eq!(plan.action, Action::Update);
+        let outcome = apply_app(
+            &client,
+            &Job {
+                app,
+                credentials,
+                plan,
+            },
+        )
+        .await;
+        assert!(matches!(outcome.status, Status::Verified), "{outcome:?}");
+        assert!(outcome.steps[0].note.as_deref().unwrap().contains("100301"));
+        assert_eq!(
+            commands(&emulator),
+            [
+                ("update_callback".to_string(), 100301),
+                ("set_callback".to_string(), 0),
+                ("get_callback".to_string(), 0),
+            ]
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_read_back_that_differs_is_reported_not_verified() {
+        let (emulator, client, credentials) = emulator(None).await;
+        let app = app("https://want/hook");
+        let plan = plan::decide(&app, Ok(LiveState::default()), None);
+        // Another writer replaces the callback right after ours: simulate by a desired state
+        // that the write does not reach (the job's app wants another URL than the plan sends).
+        let mut other = app.clone();
+        other.callback = Some(Managed::Present(CallbackSpec {
+            url: "https://else/hook".into(),
+            commands: body("x").commands,
+        }));
+        let outcome = apply_app(
+            &client,
+            &Job {
+                app: other,
+                credentials,
+                plan,
+            },
+        )
+        .await;
+        match outcome.status {
+            Status::Unverified(d) => assert_eq!(
+                d,
+                ["callback url is \"https://want/hook\", not \"https://else/hook\""]
+            ),
+            other => panic!("expected unverified, got {other:?}"),
+        }
+        drop(emulator);
+    }
+}

@@ -1,0 +1,123 @@
+//! What `apply` and `export` share with `plan` before anything is decided: the optional
+//! in-process emulator, credentials resolved up front, one client, and the live state read.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::{Streams, report_error};
+use crate::config::App;
+use crate::credentials::{self, Credentials, MissingVariable, VariableKind};
+use crate::emulator::{Emulator, Options, State};
+use crate::plan::{self, AppError, LiveState};
+use crate::tim::client::{Client, ClientOptions};
+
+/// Why a run stopped before any app was read.
+pub(super) enum Failure {
+    MissingVariables(Vec<MissingVariable>),
+    Other(String),
+}
+
+impl Failure {
+    pub(super) fn report(&self, streams: &mut Streams) {
+        match self {
+            Failure::MissingVariables(missing) => report_missing(streams, missing),
+            Failure::Other(message) => report_error(streams, message, None),
+        }
+    }
+}
+
+/// A client, and the emulator every app is sent to when `--emulator` is given.
+pub(super) struct Session {
+    pub emulator: Option<Emulator>,
+    pub client: Client,
+}
+
+impl Session {
+    /// Starts the in-process emulator on a copy of `seed` (and writes changes back to
+    /// `persist_to`, atomically, when given) and builds the client.
+    pub async fn start(seed: Option<State>, persist_to: Option<PathBuf>) -> Result<Self, Failure> {
+        let emulator = match seed {
+            Some(state) => {
+                let options = Options {
+                    persist_to,
+                    ..Options::default()
+                };
+                Some(Emulator::start(state, options).await.map_err(|e| {
+                    Failure::Other(format!("cannot start the in-process emulator: {e}"))
+                })?)
+            }
+            None => None,
+        };
+        let client =
+            Client::new(ClientOptions::default()).map_err(|e| Failure::Other(e.to_string()))?;
+        Ok(Session { emulator, client })
+    }
+
+    /// Resolves every app's secret key and token before any request is sent. With the emulator,
+    /// every app is sent there, and a key whose variable is unset comes from its state file.
+    pub fn credentials(&self, apps: &[App]) -> Result<Vec<Credentials>, Failure> {
+        let base_url = self.emulator.as_ref().map(Emulator::base_url);
+        let fallback = |sdkappid: u64| {
+            let state = self.emulator.as_ref()?.state();
+            state.apps.get(&sdkappid).map(|app| app.secret_key.clone())
+        };
+        credentials::resolve(apps, base_url.as_deref(), fallback).map_err(Failure::MissingVariables)
+    }
+
+    pub async fn read(
+        &self,
+        credentials: &[Credentials],
+        parallelism: u16,
+    ) -> Vec<Result<LiveState, AppError>> {
+        // apply and export draw no progress bar: apply's output is the plan and its results.
+        plan::read::read_all(
+            &self.client,
+            credentials,
+            usize::from(parallelism),
+            std::sync::Arc::new(|| {}),
+        )
+        .await
+    }
+
+    pub async fn shutdown(self) {
+        if let Some(emulator) = self.emulator {
+            emulator.shutdown().await;
+        }
+    }
+}
+
+/// Loads `--emulator STATE_FILE`, reporting a bad file.
+pub(super) fn load_emulator_seed(
+    path: Option<&Path>,
+    streams: &mut Streams,
+) -> Result<Option<State>, ()> {
+    let Some(path) = path else { return Ok(None) };
+    State::load(path).map(Some).map_err(|e| {
+        report_error(
+            streams,
+            &e.to_string(),
+            Some("see the README's \"Emulator state file\" section for the format"),
+        );
+    })
+}
+
+/// Names every unusable variable and the apps that need it, then says how to fix it.
+pub(super) fn report_missing(streams: &mut Streams, missing: &[MissingVariable]) {
+    for m in missing {
+        report_error(streams, &m.message(), None);
+    }
+    let keys = missing.iter().any(|m| m.kind == VariableKind::SecretKey);
+    let tokens = missing.iter().any(|m| m.kind == VariableKind::Token);
+    let help = match (keys, tokens) {
+        (true, false) => {
+            "export each app's secret key (from the Chat console) in its variable; no request was sent"
+        }
+        (false, _) => {
+            "export each webhook token (1 to 128 characters) in the variable its `value_env` names; no request was sent"
+        }
+        (true, true) => {
+            "export each app's secret key (from the Chat console) and each webhook token (1 to 128 characters) in their variables; no request was sent"
+        }
+    };
+    let _ = writeln!(streams.err, "  help: {help}");
+}

@@ -1,0 +1,476 @@
+//! Saved plans (`plan --out FILE`, `apply --plan FILE`): the file format, and the stale check.
+//!
+//! A saved plan records, per app, the desired state it was made for and the live state as read
+//! (with its fingerprint). `apply --plan` applies the recorded desired state, not whatever the
+//! YAML says by then, and only to apps whose live state has not moved since; to say *what* moved,
+//! the file keeps the live state itself and not only its digest. It holds no secrets: callback
+//! URLs and command words are not secret, and a token appears only as its keyed fingerprint
+//! (`plan::token`), so the value is read again from its variable at apply time.
+//!
+//! The format is versioned (`format_version`) and carries a checksum, so that a file from
+//! another livehook, a truncated download or a hand edit is refused with a clear error instead of
+//! being applied.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::token::{self, LiveToken};
+use super::{Action, AppPlan, LiveState, PlannedCall};
+use crate::config::{App, CallbackSpec, Location, Managed, Origin, Position, TokenSpec};
+use crate::tim::region::Region;
+use crate::tim::wire::CallbackBody;
+
+/// What the `kind` field says, so that any other JSON file is told apart from a plan.
+pub const KIND: &str = "livehook-plan";
+/// The only saved-plan format this livehook reads and writes.
+pub const FORMAT_VERSION: u64 = 1;
+
+/// A saved plan, as written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedPlan {
+    pub kind: String,
+    pub format_version: u64,
+    /// The livehook that wrote it, for people reading the file.
+    pub livehook_version: String,
+    pub apps: Vec<SavedApp>,
+    /// `sha256:` of the file's content with this field empty.
+    pub checksum: String,
+}
+
+/// One app of a saved plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedApp {
+    pub name: String,
+    pub sdkappid: u64,
+    pub location: SavedLocation,
+    pub identifier: String,
+    pub secret_key_env: String,
+    /// The desired state the plan was made for.
+    pub desired: SavedDesired,
+    /// The live state as read when planning.
+    pub live: SavedLive,
+    /// `LiveState::fingerprint` of `live`.
+    pub live_fingerprint: String,
+    /// What the plan showed, for people reading the file; apply decides again from `desired`
+    /// and the live state, which must still match `live`.
+    pub action: Action,
+    pub calls: Vec<PlannedCall>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum SavedLocation {
+    Region(String),
+    Endpoint(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedDesired {
+    /// `null`: unmanaged.
+    pub callback: Option<Managed<CallbackSpec>>,
+    /// `null`: unmanaged.
+    pub token: Option<Managed<SavedToken>>,
+}
+
+/// A desired token: where its value comes from, and the keyed fingerprint of the value the plan
+/// was made with (apply refuses the app if the variable holds another one by then).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedToken {
+    pub value_env: String,
+    pub enabled: bool,
+    pub fingerprint: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedLive {
+    /// `null`: no callback was configured (100301).
+    pub callback: Option<CallbackSpec>,
+    pub token: LiveToken,
+}
+
+impl SavedLive {
+    pub fn to_live_state(&self) -> LiveState {
+        LiveState {
+            callback: self.callback.as_ref().map(|c| CallbackBody {
+                url: c.url.clone(),
+                commands: c.commands.clone(),
+            }),
+            token: self.token.clone(),
+        }
+    }
+}
+
+/// Why a saved plan could not be written or read. Every message names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum SavedPlanError {
+    #[error("cannot read plan file {}: {reason}", path.display())]
+    Read { path: PathBuf, reason: String },
+    #[error("cannot write plan file {}: {reason}", path.display())]
+    Write { path: PathBuf, reason: String },
+    #[error("{} is not a livehook plan file: {reason}", path.display())]
+    NotAPlan { path: PathBuf, reason: String },
+    #[error(
+        "{} is a livehook plan of format version {found}; this livehook ({}) reads version {FORMAT_VERSION}",
+        path.display(),
+        env!("CARGO_PKG_VERSION")
+    )]
+    Version { path: PathBuf, found: String },
+    #[error("plan file {} is damaged: {reason}", path.display())]
+    Damaged { path: PathBuf, reason: String },
+}
+
+/// Builds the saved plan of `apps` (in the same order as `plans`). `None` when an app could not
+/// be read: such a plan cannot be checked for staleness, so it is never saved.
+pub fn build(apps: &[App], plans: &[AppPlan]) -> Option<SavedPlan> {
+    let mut saved = Vec::with_capacity(apps.len());
+    for (app, plan) in apps.iter().zip(plans) {
+        let live = plan.live.as_ref()?;
+        let token = app.token.as_ref().map(|spec| match spec {
+            Managed::Absent => Managed::Absent,
+            Managed::Present(t) => Managed::Present(SavedToken {
+                value_env: t.value_env.clone(),
+                enabled: t.enabled,
+                fingerprint: plan
+                    .token
+                    .as_ref()
+                    .and_then(|c| c.after.as_ref())
+                    .map(|s| s.fingerprint.clone())
+                    .unwrap_or_default(),
+            }),
+        });
+        saved.push(SavedApp {
+            name: app.name.clone(),
+            sdkappid: app.sdkappid,
+            location: match &app.location {
+                Location::Region(region) => SavedLocation::Region(region.name().to_owned()),
+                Location::Endpoint(url) => SavedLocation::Endpoint(url.clone()),
+            },
+            identifier: app.identifier.clone(),
+            secret_key_env: app.secret_key_env.clone(),
+            desired: SavedDesired {
+                callback: app.callback.clone(),
+                token,
+            },
+            live: SavedLive {
+                callback: live.callback.as_ref().map(|c| CallbackSpec {
+                    url: c.url.clone(),
+                    commands: c.commands.clone(),
+                }),
+                token: live.token.clone(),
+            },
+            live_fingerprint: live.fingerprint(),
+            action: plan.action,
+            calls: plan.calls.clone(),
+        });
+    }
+    let mut plan = SavedPlan {
+        kind: KIND.into(),
+        format_version: FORMAT_VERSION,
+        livehook_version: env!("CARGO_PKG_VERSION").into(),
+        apps: saved,
+        checksum: String::new(),
+    };
+    plan.checksum = checksum(&plan);
+    Some(plan)
+}
+
+fn checksum(plan: &SavedPlan) -> String {
+    let unsummed = SavedPlan {
+        checksum: String::new(),
+        ..plan.clone()
+    };
+    let text = serde_json::to_string(&unsummed).expect("a saved plan serialises");
+    let digest = Sha256::digest(text.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+impl SavedPlan {
+    /// Writes the plan so that a crash leaves the old file or the new one, never half of it:
+    /// a temporary file in the same directory, flushed, then renamed over `path`.
+    pub fn write(&self, path: &Path) -> Result<(), SavedPlanError> {
+        let fail = |e: std::io::Error| SavedPlanError::Write {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        };
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let mut text = serde_json::to_string_pretty(self).expect("a saved plan serialises");
+        text.push('\n');
+        let mut file = tempfile::Builder::new()
+            .prefix(".livehook-plan-")
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(fail)?;
+        file.write_all(text.as_bytes()).map_err(fail)?;
+        file.as_file().sync_all().map_err(fail)?;
+        file.persist(path).map_err(|e| fail(e.error))?;
+        Ok(())
+    }
+
+    /// Reads and checks a plan file: JSON, the `kind`, the format version, the shape, the
+    /// checksum and each app's fingerprint, in that order, so that the first error is the one
+    /// that explains the most.
+    pub fn load(path: &Path) -> Result<SavedPlan, SavedPlanError> {
+        let text = std::fs::read_to_string(path).map_err(|e| SavedPlanError::Read {
+            path: path.to_owned(),
+            reason: match e.kind() {
+                std::io::ErrorKind::NotFound => "no such file".into(),
+                std::io::ErrorKind::InvalidData => "it is not UTF-8 text".into(),
+                _ => e.to_string(),
+            },
+        })?;
+        let damaged = |reason: String| SavedPlanError::Damaged {
+            path: path.to_owned(),
+            reason,
+        };
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            let at = format!("line {}, column {}", e.line(), e.column());
+            if e.is_eof() {
+                damaged(format!("it ends too early ({at}); was it cut short?"))
+            } else if text.trim_start().starts_with('{') {
+                damaged(format!("it is not valid JSON ({at})"))
+            } else {
+                SavedPlanError::NotAPlan {
+                    path: path.to_owned(),
+                    reason: format!("it is not JSON ({at})"),
+                }
+            }
+        })?;
+        if value.get("kind").and_then(|k| k.as_str()) != Some(KIND) {
+            return Err(SavedPlanError::NotAPlan {
+                path: path.to_owned(),
+                reason: format!("it has no \"kind\": \"{KIND}\""),
+            });
+        }
+        match value.get("format_version") {
+            Some(v) if v.as_u64() == Some(FORMAT_VERSION) => {}
+            other => {
+                return Err(SavedPlanError::Version {
+                    path: path.to_owned(),
+                    found: other.map_or_else(|| "(none)".into(), ToString::to_string),
+                });
+            }
+        }
+        let plan: SavedPlan = serde_json::from_value(value).map_err(|e| {
+            // serde names the field and what it expected; the position is of the parsed value,
+            // meaningless here, so it is dropped.
+            let message = e.to_string();
+            let message = message
+                .split(" at line ")
+                .next()
+                .unwrap_or(&message)
+                .to_owned();
+            damaged(message)
+        })?;
+        if plan.checksum != checksum(&plan) {
+            return Err(damaged(
+                "its checksum does not match its content; it was changed after livehook wrote it"
+                    .into(),
+            ));
+        }
+        for app in &plan.apps {
+            if app.live.to_live_state().fingerprint() != app.live_fingerprint {
+                return Err(damaged(format!(
+                    "the live state recorded for `{}` does not match its fingerprint",
+                    app.name
+                )));
+            }
+            if let SavedLocation::Region(name) = &app.location {
+                if Region::from_name(name).is_none() {
+                    return Err(damaged(format!(
+                        "app `{}` names an unknown region `{name}`",
+                        app.name
+                    )));
+                }
+            }
+        }
+        Ok(plan)
+    }
+}
+
+impl SavedApp {
+    /// The app as `plan` resolved it, so that apply decides again exactly as the plan did.
+    pub fn to_app(&self, plan_file: &Path) -> App {
+        let here = Position {
+            file: plan_file.display().to_string(),
+            line: 1,
+            column: 1,
+        };
+        App {
+            name: self.name.clone(),
+            sdkappid: self.sdkappid,
+            location: match &self.location {
+                // `load` has checked the name.
+                SavedLocation::Region(name) => {
+                    Location::Region(Region::from_name(name).unwrap_or(Region::Singapore))
+                }
+                SavedLocation::Endpoint(url) => Location::Endpoint(url.clone()),
+            },
+            identifier: self.identifier.clone(),
+            secret_key_env: self.secret_key_env.clone(),
+            callback: self.desired.callback.clone(),
+            token: self.desired.token.as_ref().map(|t| match t {
+                Managed::Absent => Managed::Absent,
+                Managed::Present(t) => Managed::Present(TokenSpec {
+                    value_env: t.value_env.clone(),
+                    enabled: t.enabled,
+                }),
+            }),
+            origin: Origin {
+                app: here,
+                callback: None,
+                url: None,
+                commands: Vec::new(),
+                token: None,
+            },
+        }
+    }
+
+    /// The keyed fingerprint of the token value the plan was made with.
+    pub fn planned_token_fingerprint(&self) -> Option<&str> {
+        match &self.desired.token {
+            Some(Managed::Present(t)) => Some(&t.fingerprint),
+            _ => None,
+        }
+    }
+}
+
+/// What moved between the live state a plan was made from and the live state now, one sentence
+/// per change, e.g. `callback url changed from "X" to "Y" since the plan`. Empty when nothing
+/// moved.
+pub fn moved(planned: &LiveState, now: &LiveState) -> Vec<String> {
+    let mut out = Vec::new();
+    match (&planned.callback, &now.callback) {
+        (None, Some(n)) => out.push(format!(
+            "a callback was created since the plan (url \"{}\")",
+            n.url
+        )),
+        (Some(p), None) => out.push(format!(
+            "the callback was deleted since the plan (it had url \"{}\")",
+            p.url
+        )),
+        (Some(p), Some(n)) => {
+            if p.url != n.url {
+                out.push(format!(
+                    "callback url changed from \"{}\" to \"{}\" since the plan",
+                    p.url, n.url
+                ));
+            }
+            let gained = words_only_in(&n.commands, &p.commands);
+            if !gained.is_empty() {
+                out.push(format!(
+                    "callback commands gained {} since the plan",
+                    gained.join(", ")
+                ));
+            }
+            let lost = words_only_in(&p.commands, &n.commands);
+            if !lost.is_empty() {
+                out.push(format!(
+                    "callback commands lost {} since the plan",
+                    lost.join(", ")
+                ));
+            }
+        }
+        (None, None) => {}
+    }
+    match (planned.token.state(), now.token.state()) {
+        (None, Some(_)) => out.push("a token was set since the plan".into()),
+        (Some(_), None) => out.push("the token was deleted since the plan".into()),
+        (Some(p), Some(n)) => {
+            if p.fingerprint != n.fingerprint {
+                out.push(format!(
+                    "token value changed since the plan ({})",
+                    token::short_change(&p.fingerprint, &n.fingerprint)
+                ));
+            }
+            if p.enabled != n.enabled {
+                out.push(format!(
+                    "token enabled changed from {} to {} since the plan",
+                    p.enabled, n.enabled
+                ));
+            }
+        }
+        (None, None) => {}
+    }
+    out
+}
+
+fn words_only_in(left: &[String], right: &[String]) -> Vec<String> {
+    let mut words: Vec<String> = left
+        .iter()
+        .filter(|w| !right.contains(w))
+        .cloned()
+        .collect();
+    words.sort();
+    words.dedup();
+    words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::TokenState;
+
+    fn live(url: &str, words: &[&str], token: LiveToken) -> LiveState {
+        LiveState {
+            callback: Some(CallbackBody {
+                url: url.into(),
+                commands: words.iter().map(|w| w.to_string()).collect(),
+            }),
+            token,
+        }
+    }
+
+    #[test]
+    fn moved_names_each_change() {
+        let t = |fp: &str, enabled| {
+            LiveToken::Present(TokenState {
+                fingerprint: format!("hmac-sha256:{fp}"),
+                enabled,
+            })
+        };
+        let before = live(
+            "https://a/x",
+            &["A.CallbackA", "A.CallbackB"],
+            t("aaaa1111", true),
+        );
+        let after = live(
+            "https://a/y",
+            &["A.CallbackB", "A.CallbackC"],
+            t("bbbb2222", false),
+        );
+        assert_eq!(
+            moved(&before, &after),
+            [
+                "callback url changed from \"https://a/x\" to \"https://a/y\" since the plan",
+                "callback commands gained A.CallbackC since the plan",
+                "callback commands lost A.CallbackA since the plan",
+                "token value changed since the plan (sha256:aaaa1111…→bbbb2222…)",
+                "token enabled changed from true to false since the plan",
+            ]
+        );
+        assert!(moved(&before, &before).is_empty());
+        let none = LiveState {
+            callback: None,
+            token: LiveToken::Missing,
+        };
+        assert_eq!(
+            moved(&none, &before),
+            [
+                "a callback was created since the plan (url \"https://a/x\")",
+                "a token was set since the plan"
+            ]
+        );
+    }
+}

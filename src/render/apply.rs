@@ -1,0 +1,184 @@
+//! Apply reports: what happened to each app, as text for people and as a versioned JSON document.
+
+use std::fmt::Write;
+
+use anstyle::{AnsiColor, Effects, Style};
+use serde_json::{Value, json};
+
+use crate::apply::{AppOutcome, ApplySummary, Status};
+use crate::plan::{Action, AppError};
+
+const CREATE: Style = AnsiColor::Green.on_default();
+const UPDATE: Style = AnsiColor::Yellow.on_default();
+const DELETE: Style = AnsiColor::Red.on_default();
+const ERROR: Style = AnsiColor::Red.on_default().effects(Effects::BOLD);
+const BOLD: Style = Style::new().effects(Effects::BOLD);
+
+/// The `format_version` of the apply document; it follows the plan document's rules (fields
+/// may be added within 1.x, none renamed or removed).
+pub const FORMAT_VERSION: &str = "1.0";
+
+fn paint(style: Style, text: &str) -> String {
+    format!("{}{text}{}", style.render(), style.render_reset())
+}
+
+/// One line per app that was to change (or failed), the notes under it, and the closing line.
+pub fn text(outcomes: &[AppOutcome]) -> String {
+    let mut out = String::new();
+    for o in outcomes {
+        if matches!(o.status, Status::NoChange) {
+            continue;
+        }
+        let done = match o.action {
+            Action::Create => "created",
+            Action::Update => "updated",
+            Action::Delete => "deleted",
+            _ => "checked",
+        };
+        let (sign, style, what) = match &o.status {
+            Status::Verified => (
+                sign_of(o.action).0,
+                sign_of(o.action).1,
+                format!("{done}, verified"),
+            ),
+            Status::Unverified(_) => (
+                "?",
+                ERROR,
+                format!("{done}, but reading it back shows differences"),
+            ),
+            Status::Failed(_) => ("!", ERROR, "failed".to_owned()),
+            Status::Refused(_) => ("!", ERROR, "refused, nothing was written".to_owned()),
+            Status::NoChange => continue,
+        };
+        let _ = writeln!(
+            out,
+            "  {} {} {what}",
+            paint(style, sign),
+            paint(
+                BOLD,
+                &format!("{} (sdkappid {}, {}):", o.name, o.sdkappid, o.region)
+            ),
+        );
+        for step in &o.steps {
+            if let Some(note) = &step.note {
+                let _ = writeln!(out, "      {note}");
+            }
+        }
+        match &o.status {
+            Status::Unverified(lines) | Status::Refused(lines) => {
+                for line in lines {
+                    let _ = writeln!(out, "      {line}");
+                }
+            }
+            Status::Failed(error) => {
+                error_lines(&mut out, error);
+                if !o.steps.is_empty() {
+                    let done: Vec<&str> = o.steps.iter().map(|s| s.command.as_str()).collect();
+                    let _ = writeln!(
+                        out,
+                        "      calls that went through first: {}",
+                        done.join(", ")
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    let s = ApplySummary::of(outcomes);
+    let counts = format!(
+        "{} created, {} updated, {} deleted",
+        s.created, s.updated, s.deleted
+    );
+    let line = if s.all_succeeded() {
+        format!("Apply complete: {counts}.")
+    } else {
+        let problems: Vec<String> = [
+            (s.failed, "failed"),
+            (s.refused, "refused"),
+            (s.unverified, "not verified"),
+        ]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+        format!("Apply incomplete: {counts}; {}.", problems.join(", "))
+    };
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    let _ = writeln!(out, "{}", paint(BOLD, &line));
+    out
+}
+
+fn sign_of(action: Action) -> (&'static str, Style) {
+    match action {
+        Action::Create => ("+", CREATE),
+        Action::Update => ("~", UPDATE),
+        Action::Delete => ("-", DELETE),
+        _ => (" ", BOLD),
+    }
+}
+
+fn error_lines(out: &mut String, error: &AppError) {
+    let mut line = String::new();
+    if let Some(command) = error.command {
+        let _ = write!(line, "{command} failed: ");
+    }
+    match (error.code, &error.meaning) {
+        (Some(code), Some(meaning)) => {
+            let _ = write!(line, "error {code} ({meaning}): {}", error.message);
+        }
+        _ => line.push_str(&error.message),
+    }
+    let _ = writeln!(out, "      {line}");
+    if let Some(id) = &error.request_id {
+        let _ = writeln!(out, "      RequestId: {id}");
+    }
+    if let Some(hint) = &error.hint {
+        let _ = writeln!(out, "      {} {hint}", paint(BOLD, "hint:"));
+    }
+}
+
+/// The apply document: the summary, then every app with its planned action, its status
+/// (`verified`, `unverified`, `failed`, `refused`, `no-op`), the calls that went through with
+/// any convergence note, the differences or reasons, and the error.
+pub fn json(outcomes: &[AppOutcome]) -> String {
+    let doc = json!({
+        "format_version": FORMAT_VERSION,
+        "summary": ApplySummary::of(outcomes),
+        "apps": outcomes.iter().map(app).collect::<Vec<_>>(),
+    });
+    let mut text = serde_json::to_string_pretty(&doc).expect("a JSON value serialises");
+    text.push('\n');
+    text
+}
+
+fn app(o: &AppOutcome) -> Value {
+    let (differences, reasons) = match &o.status {
+        Status::Unverified(d) => (d.clone(), Vec::new()),
+        Status::Refused(r) => (Vec::new(), r.clone()),
+        _ => (Vec::new(), Vec::new()),
+    };
+    json!({
+        "name": o.name,
+        "sdkappid": o.sdkappid,
+        "region": o.region,
+        "endpoint": o.endpoint,
+        "action": o.action,
+        "status": o.status.as_str(),
+        "calls": o.steps.iter().map(|s| json!({"command": s.command, "note": s.note})).collect::<Vec<_>>(),
+        "differences": differences,
+        "refused_because": reasons,
+        "error": match &o.status {
+            Status::Failed(e) => json!({
+                "command": e.command,
+                "code": e.code,
+                "meaning": e.meaning,
+                "message": e.message,
+                "request_id": e.request_id,
+                "hint": e.hint,
+            }),
+            _ => Value::Null,
+        },
+    })
+}
