@@ -1,80 +1,41 @@
 //! `livehook plan`: load, read live state, decide, render.
 
-use std::io::{IsTerminal, Write};
-use std::sync::Arc;
-
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::path::Path;
+use std::io::Write;
 
 use super::args::{FailOn, Format, PlanArgs};
-use super::session::Failure;
+use super::session::{Failure, Session, load_emulator_seed};
 use super::{Outcome, Streams, report_error, runtime};
 use crate::config::{self, App};
-use crate::credentials;
-use crate::emulator::{Emulator, Options, State};
 use crate::plan::{self, Action, AppPlan, Summary};
 use crate::render;
-use crate::tim::client::{Client, ClientOptions};
 
 pub fn run(args: &PlanArgs, streams: &mut Streams) -> Outcome {
     let Some(apps) = load_apps(&args.paths, &args.targets, streams) else {
         return Outcome::Failure;
     };
-    let seed = match args
-        .emulator
-        .as_deref()
-        .map(load_emulator_state)
-        .transpose()
-    {
-        Ok(seed) => seed,
-        Err(message) => {
-            report_error(
-                streams,
-                &message,
-                Some("see the README's \"Emulator state file\" section for the format"),
-            );
-            return Outcome::Failure;
-        }
+    let Ok(seed) = load_emulator_seed(args.emulator.as_deref(), streams) else {
+        return Outcome::Failure;
     };
     let plans = runtime().block_on(async {
         // The in-process emulator gets a copy of the state: plan never changes the user's file.
-        let emulator =
-            match seed {
-                Some(state) => Some(Emulator::start(state, Options::default()).await.map_err(
-                    |e| Failure::Other(format!("cannot start the in-process emulator: {e}")),
-                )?),
-                None => None,
-            };
-        let base_url = emulator.as_ref().map(Emulator::base_url);
-        let fallback = |sdkappid: u64| {
-            let state = emulator.as_ref()?.state();
-            state.apps.get(&sdkappid).map(|app| app.secret_key.clone())
+        let session = Session::start(seed, None).await?;
+        let credentials = match session.credentials(&apps) {
+            Ok(credentials) => credentials,
+            Err(failure) => {
+                session.shutdown().await;
+                return Err(failure);
+            }
         };
-        let targets = credentials::resolve(&apps, base_url.as_deref(), fallback)
-            .map_err(Failure::MissingVariables)?;
-        let client =
-            Client::new(ClientOptions::default()).map_err(|e| Failure::Other(e.to_string()))?;
-        let progress = progress_bar(targets.len());
-        let tick = progress.clone();
-        let live = plan::read::read_all(
-            &client,
-            &targets,
-            usize::from(args.parallelism),
-            Arc::new(move || tick.inc(1)),
-        )
-        .await;
-        progress.finish_and_clear();
+        let live = session.read(&credentials, args.parallelism).await;
         let plans: Vec<AppPlan> = apps
             .iter()
-            .zip(&targets)
+            .zip(&credentials)
             .zip(live)
             .map(|((app, creds), live)| {
                 plan::decide(app, live, creds.token.as_ref().map(|t| &t.state))
             })
             .collect();
-        if let Some(emulator) = emulator {
-            emulator.shutdown().await;
-        }
+        session.shutdown().await;
         Ok::<_, Failure>(plans)
     });
     let plans = match plans {
@@ -175,24 +136,6 @@ fn append_step_summary(plans: &[AppPlan], streams: &mut Streams) {
     }
 }
 
-/// Below this many apps a read is quick enough that a bar would only flicker.
-const PROGRESS_MIN_APPS: usize = 10;
-
-/// A progress bar on stderr while reading many apps, drawn only when stderr is a terminal
-/// (indicatif hides it otherwise), so logs and pipes never see it.
-fn progress_bar(apps: usize) -> ProgressBar {
-    if apps < PROGRESS_MIN_APPS || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(apps as u64), ProgressDrawTarget::stderr());
-    if let Ok(style) =
-        ProgressStyle::with_template("reading live state {bar:30} {pos}/{len} apps ({elapsed})")
-    {
-        bar.set_style(style);
-    }
-    bar
-}
-
 /// Loads the desired state (drawing its diagnostics) and keeps the `--target` apps.
 pub(super) fn load_apps(
     paths: &[std::path::PathBuf],
@@ -253,8 +196,4 @@ pub(super) fn load_apps(
             .filter(|a| targets.contains(&a.name))
             .collect(),
     )
-}
-
-fn load_emulator_state(path: &Path) -> Result<State, String> {
-    State::load(path).map_err(|e| e.to_string())
 }

@@ -1,7 +1,10 @@
 //! What `apply` and `export` share with `plan` before anything is decided: the optional
 //! in-process emulator, credentials resolved up front, one client, and the live state read.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::{Path, PathBuf};
 
 use super::{Streams, report_error};
@@ -69,14 +72,17 @@ impl Session {
         credentials: &[Credentials],
         parallelism: u16,
     ) -> Vec<Result<LiveState, AppError>> {
-        // apply and export draw no progress bar: apply's output is the plan and its results.
-        plan::read::read_all(
+        let progress = progress_bar(credentials.len());
+        let tick = progress.clone();
+        let live = plan::read::read_all(
             &self.client,
             credentials,
             usize::from(parallelism),
-            std::sync::Arc::new(|| {}),
+            Arc::new(move || tick.inc(1)),
         )
-        .await
+        .await;
+        progress.finish_and_clear();
+        live
     }
 
     pub async fn shutdown(self) {
@@ -84,6 +90,24 @@ impl Session {
             emulator.shutdown().await;
         }
     }
+}
+
+/// Below this many apps a read is quick enough that a bar would only flicker.
+const PROGRESS_MIN_APPS: usize = 10;
+
+/// A progress bar on stderr while reading many apps, drawn only when stderr is a terminal
+/// (indicatif hides it otherwise), so logs and pipes never see it.
+fn progress_bar(apps: usize) -> ProgressBar {
+    if apps < PROGRESS_MIN_APPS || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(apps as u64), ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template("reading live state {bar:30} {pos}/{len} apps ({elapsed})")
+    {
+        bar.set_style(style);
+    }
+    bar
 }
 
 /// Loads `--emulator STATE_FILE`, reporting a bad file.
