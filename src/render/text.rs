@@ -182,7 +182,7 @@ fn url_diff(old: &str, new: &str) -> (String, String) {
     // Runs of one kind are painted as one segment, so a changed `v1` is one highlight, not two.
     let mut run = String::new();
     let mut run_tag = ChangeTag::Equal;
-    let mut flush = |tag: ChangeTag, run: &mut String, left: &mut String, right: &mut String| {
+    let flush = |tag: ChangeTag, run: &mut String, left: &mut String, right: &mut String| {
         match tag {
             ChangeTag::Equal => {
                 left.push_str(run);

@@ -113,6 +113,15 @@ pub fn assert_no_secrets(output: &Output) {
     }
 }
 
+/// What the emulator recorded of a request: command, sdkappid, identifier, body, answer code.
+type ReadCall = (
+    String,
+    Option<u64>,
+    Option<String>,
+    Option<serde_json::Value>,
+    i64,
+);
+
 struct Setup {
     emulator: Emulator,
     dir: tempfile::TempDir,
@@ -139,13 +148,7 @@ async fn text_plan_shows_each_action_and_sends_only_reads() {
     assert_no_secrets(&output);
 
     let requests = s.emulator.requests();
-    let mut seen: Vec<(
-        String,
-        Option<u64>,
-        Option<String>,
-        Option<serde_json::Value>,
-        i64,
-    )> = requests
+    let mut seen: Vec<ReadCall> = requests
         .iter()
         .map(|r| {
             (
