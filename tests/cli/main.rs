@@ -2,5 +2,6 @@
 //! `livehook` binary and, where a server is needed, the emulator in-process on 127.0.0.1:0.
 
 mod emulator;
+mod emulator_cli;
 mod plan;
 mod support;
