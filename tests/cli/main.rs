@@ -4,6 +4,7 @@
 mod apply;
 mod ci_formats;
 mod emulator;
+mod emulator_cli;
 mod export;
 mod plan;
 mod support;
