@@ -10,7 +10,7 @@ use crate::support::{
 const CREATE_ROOM: &str = "Live.CallbackAfterCreateRoom";
 const DESTROY_ROOM: &str = "Live.CallbackAfterDestroyRoom";
 /// The token the desired state asks for (in `HOOK_TOKEN`).
-const NEW_TOKEN: &str = "tok-new-7f3a9c51";
+pub(crate) const NEW_TOKEN: &str = "tok-new-7f3a9c51";
 
 /// One app per kind of change: create (callback and token), update (both), delete (both),
 /// and one to leave alone.

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::support::{ADMIN, SDKAPPID, SECRET_KEY, seeded_state, start_emulator};
 
 const CALLBACK: &str = r#"{"Url": "https://hooks.example.com/tim/live", "CallbackCommandList": ["Live.CallbackAfterCreateRoom", "Live.CallbackAfterDestroyRoom"]}"#;
-const TOKEN_VALUE: &str = "hook-token-5e1f";
+pub(crate) const TOKEN_VALUE: &str = "hook-token-5e1f";
 
 /// A client for one emulator, signing as the seeded app's administrator unless told otherwise.
 struct Client {

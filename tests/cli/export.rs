@@ -6,7 +6,7 @@ use crate::apply::setup;
 use crate::support::{SECRET_KEY, callback, livehook, stderr, stdout, token};
 
 const CREATE_ROOM: &str = "Live.CallbackAfterCreateRoom";
-const LIVE_TOKEN: &str = "live-TOKEN-for-export-31d0";
+pub(crate) const LIVE_TOKEN: &str = "live-TOKEN-for-export-31d0";
 
 fn state() -> State {
     let app = |cb, tok| AppState {

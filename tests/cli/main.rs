@@ -7,6 +7,7 @@ mod emulator;
 mod emulator_cli;
 mod export;
 mod plan;
+mod snapshot_audit;
 mod support;
 mod token;
 mod validate;

@@ -7,9 +7,9 @@ use crate::support::{SECRET_KEY, callback, livehook, stderr, stdout, token};
 
 const CREATE_ROOM: &str = "Live.CallbackAfterCreateRoom";
 /// Distinctive values, so that any leak is found by a plain substring search.
-const DESIRED_TOKEN: &str = "desired-TOKEN-value-5c1e";
-const LIVE_TOKEN: &str = "live-TOKEN-value-88ad";
-const OTHER_LIVE_TOKEN: &str = "other-live-TOKEN-0b7e";
+pub(crate) const DESIRED_TOKEN: &str = "desired-TOKEN-value-5c1e";
+pub(crate) const LIVE_TOKEN: &str = "live-TOKEN-value-88ad";
+pub(crate) const OTHER_LIVE_TOKEN: &str = "other-live-TOKEN-0b7e";
 
 fn state() -> State {
     let app = |tok| AppState {
