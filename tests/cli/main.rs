@@ -4,4 +4,5 @@
 mod ci_formats;
 mod emulator;
 mod plan;
+mod properties;
 mod support;
