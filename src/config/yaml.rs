@@ -200,6 +200,20 @@ fn convert(
             for (k, v) in entries {
                 let key_span = offsets.span(&k.span);
                 let name = key_string(k, key_span.clone())?;
+                // saphyr refuses `a:` twice, but `1000:` and `"1000":` are different YAML keys
+                // that become the same JSON name; without this the second would silently replace
+                // the first (an app dropped from the desired state without a word).
+                if out.contains_key(&name) {
+                    return Err(YamlError {
+                        message: format!("invalid YAML: duplicated key `{name}`"),
+                        span: key_span,
+                        help: Some(
+                            "each key may appear once in a mapping (`1000`, `\"1000\"` and \
+                             `'1000'` are the same key to livehook); remove or rename one of them"
+                                .into(),
+                        ),
+                    });
+                }
                 let child = format!("{pointer}/{}", escape_pointer(&name));
                 let value = convert(v, child, Some(key_span), offsets, spans)?;
                 out.insert(name, value);
@@ -335,6 +349,24 @@ mod tests {
             .collect();
         let err = parse(&block).unwrap_err();
         assert!(err.message.contains("nested more than"), "{}", err.message);
+    }
+
+    #[test]
+    fn refuses_keys_that_differ_in_yaml_but_not_as_names() {
+        for text in [
+            "apps:\n  1000: {}\n  \"1000\": {}\n",
+            "true: 1\n\"true\": 2\n",
+            "a: {null: 1, \"null\": 2}\n",
+        ] {
+            let err = parse(text).unwrap_err();
+            assert!(
+                err.message.contains("duplicated key"),
+                "{text}: {}",
+                err.message
+            );
+            let key = &text[err.span.clone()];
+            assert!(key.contains('"'), "{text}: points at {key:?}");
+        }
     }
 
     #[test]

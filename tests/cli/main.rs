@@ -3,6 +3,7 @@
 
 mod ci_formats;
 mod emulator;
+mod fuzz_regressions;
 mod plan;
 mod properties;
 mod support;
