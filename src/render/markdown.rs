@@ -68,9 +68,9 @@ pub fn render_within(plans: &[AppPlan], limit: usize) -> String {
         if rows_left_out > 0 {
             let _ = write!(note, "{rows_left_out} table rows and ");
         }
-        let _ = write!(
+        let _ = writeln!(
             note,
-            "{blocks_left_out} of {} change blocks were left out. Run `livehook plan` for the full plan._\n",
+            "{blocks_left_out} of {} change blocks were left out. Run `livehook plan` for the full plan._",
             shown.len()
         );
         out.push_str(&note);
