@@ -385,6 +385,24 @@ mod tests {
     }
 
     #[test]
+    fn refuses_keys_that_differ_in_yaml_but_not_as_names() {
+        for text in [
+            "apps:\n  1000: {}\n  \"1000\": {}\n",
+            "true: 1\n\"true\": 2\n",
+            "a: {null: 1, \"null\": 2}\n",
+        ] {
+            let err = parse(text).unwrap_err();
+            assert!(
+                err.message.contains("duplicate key"),
+                "{text}: {}",
+                err.message
+            );
+            let key = &text[err.span.clone()];
+            assert!(key.contains('"'), "{text}: points at {key:?}");
+        }
+    }
+
+    #[test]
     fn refuses_duplicate_keys_and_alias_bombs() {
         let err = parse("a: 1\na: 2\n").unwrap_err();
         assert!(err.message.contains("duplicate key `a`"), "{}", err.message);

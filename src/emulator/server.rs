@@ -430,6 +430,30 @@ impl Shared {
     }
 }
 
+/// Fuzzing entry point: answers one request (method, path and query, body) the way the server
+/// would, against a throwaway emulator holding `state`, with no faults, latency or persistence.
+/// Returns `None` for a method or URI that HTTP itself would refuse before the handler runs, else
+/// the HTTP status and the body. Not part of the API.
+#[doc(hidden)]
+pub fn fuzz_request(
+    state: State,
+    method: &[u8],
+    uri: &[u8],
+    body: Option<&[u8]>,
+) -> Option<(u16, Vec<u8>)> {
+    let method = Method::from_bytes(method).ok()?;
+    let uri = Uri::try_from(uri).ok()?;
+    let (_stop, stopped) = watch::channel(false);
+    let options = Options {
+        fault_rate: 0.0,
+        ..Options::default()
+    };
+    let shared = Shared::new(state, &options, stopped);
+    let body = body.map(Bytes::copy_from_slice);
+    let answer = shared.process(Instant::now(), &method, &uri, body.as_ref());
+    Some((answer.status.as_u16(), answer.body))
+}
+
 async fn handle(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -> Response {
     let at = Instant::now();
     let (parts, body) = request.into_parts();

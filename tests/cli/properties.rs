@@ -1,0 +1,194 @@
+//! Property tests (proptest) for the two pieces of pure logic everything else trusts: the set diff
+//! of command words that plan decides from, and the UserSig round trip. Case counts are kept low
+//! so the module runs in a second or two.
+
+use std::collections::BTreeSet;
+
+use livehook::config::{App, CallbackSpec, Location, Managed, Origin, Position};
+use livehook::plan::{Action, LiveState, decide, same_callback};
+use livehook::tim::region::Region;
+use livehook::tim::usersig::{self, SigFields, VerifyError};
+use livehook::tim::wire::{CallbackBody, Command};
+use proptest::prelude::*;
+
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: 256,
+        ..ProptestConfig::default()
+    }
+}
+
+/// Command words from a small pool (so lists overlap and repeat) or anything at all.
+fn word() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => prop::sample::select(vec![
+            "Live.CallbackAfterCreateRoom",
+            "Live.CallbackAfterDestroyRoom",
+            "Live.CallbackAfterMemberStateChanged",
+            "Mic.CallbackAfterSeatInfoChanged",
+            "Live.CallbackBeforeSendGift",
+            "X.CallbackNew",
+        ])
+        .prop_map(str::to_owned),
+        1 => ".{0,12}",
+    ]
+}
+
+fn words() -> impl Strategy<Value = Vec<String>> {
+    prop::collection::vec(word(), 0..8)
+}
+
+fn url() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        "https://a",
+        "https://a/",
+        "https://b",
+        "http://127.0.0.1:9",
+    ])
+    .prop_map(str::to_owned)
+}
+
+fn app(callback: Option<Managed<CallbackSpec>>) -> App {
+    let here = Position {
+        file: "p.yaml".into(),
+        line: 1,
+        column: 1,
+    };
+    App {
+        name: "p".into(),
+        sdkappid: 1400000001,
+        location: Location::Region(Region::Singapore),
+        identifier: "administrator".into(),
+        secret_key_env: "K".into(),
+        callback,
+        token: None,
+        origin: Origin {
+            app: here,
+            callback: None,
+            url: None,
+            commands: Vec::new(),
+            token: None,
+        },
+    }
+}
+
+fn set(words: &[String]) -> BTreeSet<String> {
+    words.iter().cloned().collect()
+}
+
+fn is_sorted_set(words: &[String]) -> bool {
+    words.windows(2).all(|w| w[0] < w[1])
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn command_set_diff_partitions_live_and_desired(
+        live_url in url(),
+        live_words in words(),
+        want_url in url(),
+        want_words in words(),
+    ) {
+        let live = LiveState {
+            callback: Some(CallbackBody { url: live_url.clone(), commands: live_words.clone() }),
+            ..LiveState::default()
+        };
+        let desired = Managed::Present(CallbackSpec {
+            url: want_url.clone(),
+            commands: want_words.clone(),
+        });
+        let plan = decide(&app(Some(desired)), Ok(live), None);
+        let change = plan.callback.expect("a managed callback has a change");
+        let (added, removed, kept) =
+            (change.added_commands(), change.removed_commands(), change.kept_commands());
+        prop_assert!(is_sorted_set(&added) && is_sorted_set(&removed) && is_sorted_set(&kept));
+        let (added, removed, kept) = (set(&added), set(&removed), set(&kept));
+        let (live_set, want_set) = (set(&live_words), set(&want_words));
+
+        prop_assert_eq!(added.union(&kept).cloned().collect::<BTreeSet<_>>(), want_set.clone());
+        prop_assert_eq!(removed.union(&kept).cloned().collect::<BTreeSet<_>>(), live_set.clone());
+        prop_assert!(added.is_disjoint(&removed));
+        prop_assert!(added.is_disjoint(&kept) && removed.is_disjoint(&kept));
+
+        let same = live_set == want_set && live_url == want_url;
+        prop_assert_eq!(plan.action == Action::NoOp, same);
+        prop_assert_eq!(plan.action, if same { Action::NoOp } else { Action::Update });
+        prop_assert_eq!(plan.calls.len(), usize::from(!same));
+        if !same {
+            prop_assert_eq!(plan.calls[0].command, Command::UpdateCallback);
+            // The body sends the desired list exactly as written.
+            prop_assert_eq!(
+                &plan.calls[0].body,
+                &serde_json::json!({"Url": want_url, "CallbackCommandList": want_words})
+            );
+        }
+        let a = CallbackBody { url: live_url, commands: live_words };
+        let b = CallbackBody { url: want_url, commands: want_words };
+        prop_assert_eq!(same_callback(&a, &b), same);
+        prop_assert_eq!(same_callback(&b, &a), same);
+    }
+
+    #[test]
+    fn create_adds_every_word_and_delete_removes_every_word(
+        want_url in url(),
+        words in words(),
+    ) {
+        let desired = Managed::Present(CallbackSpec { url: want_url.clone(), commands: words.clone() });
+        let plan = decide(&app(Some(desired)), Ok(LiveState::default()), None);
+        let change = plan.callback.expect("managed");
+        prop_assert_eq!(plan.action, Action::Create);
+        prop_assert_eq!(set(&change.added_commands()), set(&words));
+        prop_assert!(change.removed_commands().is_empty() && change.kept_commands().is_empty());
+
+        let live = LiveState { callback: Some(CallbackBody { url: want_url, commands: words.clone() }), ..LiveState::default() };
+        let plan = decide(&app(Some(Managed::Absent)), Ok(live), None);
+        let change = plan.callback.expect("managed");
+        prop_assert_eq!(plan.action, Action::Delete);
+        prop_assert_eq!(set(&change.removed_commands()), set(&words));
+        prop_assert!(change.added_commands().is_empty() && change.kept_commands().is_empty());
+    }
+
+    #[test]
+    fn usersig_round_trips_and_fails_with_the_right_code(
+        identifier in any::<String>(),
+        other_identifier in any::<String>(),
+        sdkappid in any::<u64>(),
+        other_sdkappid in any::<u64>(),
+        // Printable keys: HMAC zero-pads short keys, so "k" and "k\0" are the same key by design.
+        key in "[ -~]{0,80}",
+        other_key in "[ -~]{0,80}",
+        time in any::<u64>(),
+        expire in any::<u64>(),
+        into in any::<u64>(),
+    ) {
+        let fields = SigFields { identifier: identifier.clone(), sdkappid, time, expire };
+        let sig = usersig::generate(&key, &fields);
+        // Any moment inside the validity window, ends included.
+        let now = time.saturating_add(into % expire.saturating_add(1));
+        prop_assert_eq!(usersig::verify(&sig, &key, sdkappid, &identifier, now), Ok(fields.clone()));
+        let (decoded, _) = usersig::decode(&sig).expect("our own sig decodes");
+        prop_assert_eq!(&decoded, &fields);
+
+        let code = |r: Result<SigFields, VerifyError>| r.err().map(|e| e.code());
+        if other_key != key {
+            prop_assert_eq!(code(usersig::verify(&sig, &other_key, sdkappid, &identifier, now)), Some(70009));
+        }
+        if other_sdkappid != sdkappid {
+            // SDKAppID is checked first, whatever else is wrong.
+            prop_assert_eq!(
+                code(usersig::verify(&sig, &other_key, other_sdkappid, &other_identifier, now)),
+                Some(70014)
+            );
+        }
+        if other_identifier != identifier {
+            prop_assert_eq!(code(usersig::verify(&sig, &key, sdkappid, &other_identifier, now)), Some(70013));
+        }
+        if let Some(end) = time.checked_add(expire) {
+            if end < u64::MAX {
+                prop_assert_eq!(code(usersig::verify(&sig, &key, sdkappid, &identifier, end + 1)), Some(70001));
+                prop_assert!(usersig::verify(&sig, &key, sdkappid, &identifier, end).is_ok());
+            }
+        }
+    }
+}
