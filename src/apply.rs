@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tracing::debug;
 
 use crate::config::App;
 use crate::credentials::Credentials;
@@ -183,16 +184,22 @@ pub async fn apply_all(client: &Client, jobs: Vec<Job>, parallelism: usize) -> V
 /// Sends one app's calls, then reads it back.
 pub async fn apply_app(client: &Client, job: &Job) -> AppOutcome {
     let plan = &job.plan;
+    let calls: Vec<&str> = plan.calls.iter().map(|c| c.command.as_str()).collect();
+    debug!(app = %plan.name, sdkappid = plan.sdkappid, action = %plan.action.as_str(), calls = %calls.join(", "), "applying");
     let mut steps = Vec::new();
     match write(client, job, &mut steps).await {
         Ok(()) => {}
-        Err(error) => return AppOutcome::new(plan, steps, Status::Failed(AppError::from(&error))),
+        Err(error) => {
+            debug!(app = %plan.name, sdkappid = plan.sdkappid, command = %error.command(), outcome = %error.outcome(), "app failed; its remaining calls are not sent");
+            return AppOutcome::new(plan, steps, Status::Failed(AppError::from(&error)));
+        }
     }
     let status = match verify(client, job).await {
         Ok(differences) if differences.is_empty() => Status::Verified,
         Ok(differences) => Status::Unverified(differences),
         Err(error) => Status::Failed(error),
     };
+    debug!(app = %plan.name, sdkappid = plan.sdkappid, status = %status.as_str(), "read back");
     AppOutcome::new(plan, steps, status)
 }
 
@@ -214,45 +221,36 @@ async fn write(client: &Client, job: &Job, steps: &mut Vec<Step>) -> Result<(), 
             enabled: value.state.enabled,
         };
         client.set_callback_token(target, &body).await?;
-        steps.push(Step {
-            command: Command::SetCallbackToken,
-            note: None,
-        });
+        record(steps, plan, Command::SetCallbackToken, None);
     }
     if let Some(change) = &plan.callback {
         match (change.action, &change.after) {
             (Action::Create, Some(after)) => {
                 let note = create_callback(client, target, after).await?;
-                steps.push(Step {
-                    command: Command::SetCallback,
-                    note,
-                });
+                record(steps, plan, Command::SetCallback, note);
             }
             (Action::Update, Some(after)) => {
                 let note = update_callback(client, target, after).await?;
-                steps.push(Step {
-                    command: Command::UpdateCallback,
-                    note,
-                });
+                record(steps, plan, Command::UpdateCallback, note);
             }
             (Action::Delete, _) => {
                 client.delete_callback(target).await?;
-                steps.push(Step {
-                    command: Command::DeleteCallback,
-                    note: None,
-                });
+                record(steps, plan, Command::DeleteCallback, None);
             }
             _ => {}
         }
     }
     if token_action == Action::Delete {
         client.delete_callback_token(target).await?;
-        steps.push(Step {
-            command: Command::DeleteCallbackToken,
-            note: None,
-        });
+        record(steps, plan, Command::DeleteCallbackToken, None);
     }
     Ok(())
+}
+
+/// Adds a call that went through to the app's steps, and logs it.
+fn record(steps: &mut Vec<Step>, plan: &AppPlan, command: Command, note: Option<String>) {
+    debug!(app = %plan.name, sdkappid = plan.sdkappid, %command, note = %note.as_deref().unwrap_or("-"), "call done");
+    steps.push(Step { command, note });
 }
 
 /// `set_callback`, converging through 100300: the configuration that exists is read, and
