@@ -60,7 +60,9 @@ pub struct Options {
     pub persist_to: Option<PathBuf>,
     /// The kinds `fault_rate` chooses from, uniformly. Default: all of them.
     pub fault_kinds: Vec<FaultKind>,
-    /// Seeds the fault choice so that a run can be reproduced. Default: random.
+    /// Seeds the fault choice so that a run can be reproduced. Default: random. With a seed,
+    /// the fault of a request depends on its SDKAppID, command and how many such requests came
+    /// before, so concurrent clients meet the same faults however their requests interleave.
     pub fault_seed: Option<u64>,
 }
 
