@@ -203,6 +203,21 @@ impl ApiError {
         }
     }
 
+    /// Whether the request may have taken effect although no answer says so: the answer was
+    /// lost to a timeout or a broken connection, cut short, or replaced by a gateway's 5xx. An
+    /// `ErrorCode` answer is definite (Tencent reports what it did), and so is a failure to
+    /// connect (nothing was sent).
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            ApiError::Network { kind, .. } => {
+                matches!(kind, NetworkKind::Timeout | NetworkKind::Transfer)
+            }
+            ApiError::Decode { .. } => true,
+            ApiError::Http { status, .. } => (500..=599).contains(status),
+            ApiError::Api { .. } => false,
+        }
+    }
+
     /// The outcome in a few words for the debug log: the code and RequestId, the status, or the
     /// kind of network failure. Like `Display`, it never holds the URL, the key or the UserSig.
     pub fn outcome(&self) -> String {
@@ -334,6 +349,11 @@ impl Client {
     /// Sends one command and returns the envelope of the successful (`ErrorCode` 0) answer.
     /// Transient failures are retried; a non-zero code that is not retried (or still fails after
     /// the retries) becomes [`ApiError::Api`].
+    ///
+    /// A write whose answer was lost ([`ApiError::outcome_unknown`]) is not re-sent: it may have
+    /// taken effect, and sending it again would write twice (or meet 100300 for its own create).
+    /// The error is returned at once so that the caller can read the app back and decide;
+    /// `apply` does.
     pub async fn call(
         &self,
         target: &Target,
@@ -375,6 +395,10 @@ impl Client {
                 Err(error) => error,
             };
             debug!(%command, sdkappid, attempt, outcome = %error.outcome(), duration_ms, waited_ms, "HTTP attempt");
+            if !command.is_read() && error.outcome_unknown() {
+                debug!(%command, sdkappid, "the answer to a write was lost: not re-sent, the caller reads back first");
+                return Err(error);
+            }
             let delay = match error.class() {
                 // An expired sig is replaced and the call tried once more at once; the cache
                 // should have prevented this, so a second 70001 means a wrong clock and is final.
@@ -1065,6 +1089,46 @@ mod tests {
         })
         .unwrap();
         assert!(client.get_callback(&target(base)).await.unwrap().is_some());
+        assert_eq!(script.seen().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_write_whose_answer_is_lost_is_not_re_sent() {
+        let callback = CallbackBody {
+            url: "https://hooks.example.com/tim".into(),
+            commands: vec!["Live.CallbackAfterCreateRoom".into()],
+        };
+        for lost in [Reply::Truncated, Reply::Status(502)] {
+            let (script, base) = serve_script(vec![lost]).await;
+            let error = client()
+                .set_callback(&target(base), &callback)
+                .await
+                .unwrap_err();
+            assert!(error.outcome_unknown(), "{error:?}");
+            assert_eq!(script.seen().len(), 1, "{error:?}");
+        }
+        // A timed-out write too; a read is retried after the same loss.
+        let (script, base) = serve_script(vec![Reply::Hang(Duration::from_secs(2))]).await;
+        let patient = Client::new(ClientOptions {
+            timeout: Duration::from_millis(200),
+            ..fast_options()
+        })
+        .unwrap();
+        let error = patient.delete_callback(&target(base)).await.unwrap_err();
+        assert!(
+            matches!(
+                error,
+                ApiError::Network {
+                    kind: NetworkKind::Timeout,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        assert_eq!(script.seen().len(), 1);
+        // An ErrorCode is a definite answer (nothing was done): the write is retried.
+        let (script, base) = serve_script(vec![Reply::Code(codes::INTERNAL_ERROR)]).await;
+        client().delete_callback(&target(base)).await.unwrap();
         assert_eq!(script.seen().len(), 2);
     }
 
