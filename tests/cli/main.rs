@@ -7,6 +7,7 @@ mod emulator;
 mod emulator_cli;
 mod export;
 mod plan;
+mod rate_limit;
 mod soak;
 mod support;
 mod token;

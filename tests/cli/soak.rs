@@ -375,6 +375,12 @@ async fn plan_and_apply_under_thirty_percent_faults_converge_without_writing_twi
         })
         .count();
     assert!(lost_writes > 0, "the soak lost the answer to some writes");
+    let refused = faulty
+        .requests()
+        .iter()
+        .filter(|r| r.error_code == 60011)
+        .count();
+    assert_eq!(refused, 0, "never over 200 requests/s for one SDKAppID");
     let stalls = faulty
         .requests()
         .iter()
