@@ -8,6 +8,7 @@ mod emulator_cli;
 mod export;
 mod plan;
 mod rate_limit;
+mod secrets;
 mod soak;
 mod support;
 mod token;
