@@ -143,6 +143,11 @@ impl Emulator {
     /// socket is listening when this returns, so connections made afterwards are accepted.
     pub async fn start(state: State, options: Options) -> std::io::Result<Emulator> {
         let listener = TcpListener::bind(options.listen).await?;
+        if let Some(path) = &options.persist_to {
+            // A predecessor killed in the middle of a write leaves its temporary file behind;
+            // this emulator owns the state file now. A failure here shows up at the first write.
+            let _ = State::remove_stale_temps(path);
+        }
         let addr = listener.local_addr()?;
         let (stop, stopped) = watch::channel(false);
         let shared = Arc::new(server::Shared::new(state, &options, stopped.clone()));
