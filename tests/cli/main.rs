@@ -3,6 +3,7 @@
 
 mod apply;
 mod ci_formats;
+mod durability;
 mod emulator;
 mod emulator_cli;
 mod export;
