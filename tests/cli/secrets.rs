@@ -329,12 +329,28 @@ fn no_command_or_format_leaks_a_key_usersig_or_token_even_with_debug_logs() {
         &env_no_token,
         1,
     );
-    run(
+    let output = run(
         "apply faulty",
         &["apply", "faulty.yaml", "--auto-approve"],
         &env_ok,
         -1,
     );
+    // The log says what a user debugging the run needs, plainly (stderr is a pipe: no colour).
+    let log = String::from_utf8_lossy(&output.stderr);
+    for needed in [
+        "making a UserSig sdkappid=1400000001",
+        "HTTP attempt command=set_callback sdkappid=1400000001 attempt=1",
+        "outcome=HTTP status 502",
+        "outcome=ErrorCode 100001 (live_config internal error), RequestId Id-",
+        "retrying after back-off",
+        "backoff_ms=",
+        "duration_ms=",
+        "applying app=create-me",
+        "read back app=",
+    ] {
+        assert!(log.contains(needed), "{needed:?} not in the log:\n{log}");
+    }
+    assert!(!log.contains('\x1b'), "no colour in a piped log");
     let damaged: Vec<_> = faulty
         .requests()
         .into_iter()
@@ -355,6 +371,13 @@ fn no_command_or_format_leaks_a_key_usersig_or_token_even_with_debug_logs() {
         serde_json::to_string(&state()).unwrap(),
     )
     .unwrap();
+    let output = run(
+        "plan --emulator",
+        &["plan", "--emulator", "state.json"],
+        &[("HOOK_TOKEN", DESIRED_TOKEN)],
+        0,
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("in-process emulator started"));
     let mut child = Command::new(env!("CARGO_BIN_EXE_livehook"))
         .current_dir(d)
         .env_clear()
