@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tracing::debug;
 
 use crate::config::App;
 use crate::credentials::Credentials;
@@ -183,16 +184,22 @@ pub async fn apply_all(client: &Client, jobs: Vec<Job>, parallelism: usize) -> V
 /// Sends one app's calls, then reads it back.
 pub async fn apply_app(client: &Client, job: &Job) -> AppOutcome {
     let plan = &job.plan;
+    let calls: Vec<&str> = plan.calls.iter().map(|c| c.command.as_str()).collect();
+    debug!(app = %plan.name, sdkappid = plan.sdkappid, action = %plan.action.as_str(), calls = %calls.join(", "), "applying");
     let mut steps = Vec::new();
     match write(client, job, &mut steps).await {
         Ok(()) => {}
-        Err(error) => return AppOutcome::new(plan, steps, Status::Failed(AppError::from(&error))),
+        Err(error) => {
+            debug!(app = %plan.name, sdkappid = plan.sdkappid, command = %error.command(), outcome = %error.outcome(), "app failed; its remaining calls are not sent");
+            return AppOutcome::new(plan, steps, Status::Failed(AppError::from(&error)));
+        }
     }
     let status = match verify(client, job).await {
         Ok(differences) if differences.is_empty() => Status::Verified,
         Ok(differences) => Status::Unverified(differences),
         Err(error) => Status::Failed(error),
     };
+    debug!(app = %plan.name, sdkappid = plan.sdkappid, status = %status.as_str(), "read back");
     AppOutcome::new(plan, steps, status)
 }
 
@@ -213,46 +220,37 @@ async fn write(client: &Client, job: &Job, steps: &mut Vec<Step>) -> Result<(), 
             token: value.value.expose().to_owned(),
             enabled: value.state.enabled,
         };
-        client.set_callback_token(target, &body).await?;
-        steps.push(Step {
-            command: Command::SetCallbackToken,
-            note: None,
-        });
+        let note = send(client, target, Write::SetToken(&body)).await?;
+        record(steps, plan, Command::SetCallbackToken, note);
     }
     if let Some(change) = &plan.callback {
         match (change.action, &change.after) {
             (Action::Create, Some(after)) => {
                 let note = create_callback(client, target, after).await?;
-                steps.push(Step {
-                    command: Command::SetCallback,
-                    note,
-                });
+                record(steps, plan, Command::SetCallback, note);
             }
             (Action::Update, Some(after)) => {
                 let note = update_callback(client, target, after).await?;
-                steps.push(Step {
-                    command: Command::UpdateCallback,
-                    note,
-                });
+                record(steps, plan, Command::UpdateCallback, note);
             }
             (Action::Delete, _) => {
-                client.delete_callback(target).await?;
-                steps.push(Step {
-                    command: Command::DeleteCallback,
-                    note: None,
-                });
+                let note = send(client, target, Write::DeleteCallback).await?;
+                record(steps, plan, Command::DeleteCallback, note);
             }
             _ => {}
         }
     }
     if token_action == Action::Delete {
-        client.delete_callback_token(target).await?;
-        steps.push(Step {
-            command: Command::DeleteCallbackToken,
-            note: None,
-        });
+        let note = send(client, target, Write::DeleteToken).await?;
+        record(steps, plan, Command::DeleteCallbackToken, note);
     }
     Ok(())
+}
+
+/// Adds a call that went through to the app's steps, and logs it.
+fn record(steps: &mut Vec<Step>, plan: &AppPlan, command: Command, note: Option<String>) {
+    debug!(app = %plan.name, sdkappid = plan.sdkappid, %command, note = %note.as_deref().unwrap_or("-"), "call done");
+    steps.push(Step { command, note });
 }
 
 /// `set_callback`, converging through 100300: the configuration that exists is read, and
@@ -262,8 +260,8 @@ async fn create_callback(
     target: &Target,
     want: &CallbackBody,
 ) -> Result<Option<String>, ApiError> {
-    let exists = match client.set_callback(target, want).await {
-        Ok(()) => return Ok(None),
+    let exists = match send(client, target, Write::SetCallback(want)).await {
+        Ok(note) => return Ok(note),
         Err(e) if e.code() == Some(codes::CALLBACK_EXISTS) => e,
         Err(e) => return Err(e),
     };
@@ -273,8 +271,11 @@ async fn create_callback(
             "{prefix}; read it back: it already is the desired one"
         ))),
         Some(_) => {
-            client.update_callback(target, want).await?;
-            Ok(Some(format!("{prefix}; read it back and updated it")))
+            let note = send(client, target, Write::UpdateCallback(want)).await?;
+            Ok(Some(join(
+                format!("{prefix}; read it back and updated it"),
+                note,
+            )))
         }
         // Deleted again between the two calls: someone else is changing this app too. Report
         // the original answer rather than chase them.
@@ -288,16 +289,120 @@ async fn update_callback(
     target: &Target,
     want: &CallbackBody,
 ) -> Result<Option<String>, ApiError> {
-    match client.update_callback(target, want).await {
-        Ok(()) => Ok(None),
+    match send(client, target, Write::UpdateCallback(want)).await {
+        Ok(note) => Ok(note),
         Err(e) if e.code() == Some(codes::CALLBACK_MISSING) => {
-            client.set_callback(target, want).await?;
-            Ok(Some(
+            let note = send(client, target, Write::SetCallback(want)).await?;
+            Ok(Some(join(
                 "update_callback answered 100301 (configuration does not exist); created it with set_callback"
                     .into(),
-            ))
+                note,
+            )))
         }
         Err(e) => Err(e),
+    }
+}
+
+fn join(first: String, then: Option<String>) -> String {
+    match then {
+        Some(then) => format!("{first}; {then}"),
+        None => first,
+    }
+}
+
+/// One write call and what it is for.
+#[derive(Clone, Copy)]
+enum Write<'a> {
+    SetToken(&'a TokenBody),
+    SetCallback(&'a CallbackBody),
+    UpdateCallback(&'a CallbackBody),
+    DeleteCallback,
+    DeleteToken,
+}
+
+impl Write<'_> {
+    fn command(self) -> Command {
+        match self {
+            Write::SetToken(_) => Command::SetCallbackToken,
+            Write::SetCallback(_) => Command::SetCallback,
+            Write::UpdateCallback(_) => Command::UpdateCallback,
+            Write::DeleteCallback => Command::DeleteCallback,
+            Write::DeleteToken => Command::DeleteCallbackToken,
+        }
+    }
+
+    async fn send(self, client: &Client, target: &Target) -> Result<(), ApiError> {
+        match self {
+            Write::SetToken(body) => client.set_callback_token(target, body).await,
+            Write::SetCallback(body) => client.set_callback(target, body).await,
+            Write::UpdateCallback(body) => client.update_callback(target, body).await,
+            Write::DeleteCallback => client.delete_callback(target).await,
+            Write::DeleteToken => client.delete_callback_token(target).await,
+        }
+    }
+
+    /// Whether the app, read back, shows what this write was to do.
+    async fn took_effect(self, client: &Client, target: &Target) -> Result<bool, ApiError> {
+        Ok(match self {
+            Write::SetToken(want) => {
+                client.get_callback_token(target).await?.as_ref() == Some(want)
+            }
+            Write::SetCallback(want) | Write::UpdateCallback(want) => client
+                .get_callback(target)
+                .await?
+                .is_some_and(|live| plan::same_callback(&live, want)),
+            Write::DeleteCallback => client.get_callback(target).await?.is_none(),
+            Write::DeleteToken => client.get_callback_token(target).await?.is_none(),
+        })
+    }
+}
+
+/// Sends a write. When its answer is lost (a timeout, a cut-short body, a gateway's 5xx), the
+/// write may or may not have taken effect, and the client does not re-send it; the app is read
+/// back instead, and the write is sent again only when it did not take effect, at most as many
+/// times as the client retries. So a write never takes effect twice, and a create whose answer
+/// was lost does not meet 100300 for itself.
+async fn send(
+    client: &Client,
+    target: &Target,
+    write: Write<'_>,
+) -> Result<Option<String>, ApiError> {
+    let command = write.command();
+    let mut resent = 0;
+    loop {
+        let lost = match write.send(client, target).await {
+            Ok(()) if resent == 0 => return Ok(None),
+            Ok(()) => {
+                return Ok(Some(format!(
+                    "{command}'s answer was lost; read back: it had not taken effect, so it was sent again ({resent}x)"
+                )));
+            }
+            Err(e) if e.outcome_unknown() => e,
+            Err(e) => return Err(e),
+        };
+        if write.took_effect(client, target).await? {
+            debug!(%command, sdkappid = target.sdkappid, "lost answer; read back: the write had taken effect");
+            return Ok(Some(format!(
+                "{command}'s answer was lost ({}); read back: it had taken effect",
+                lost_reason(&lost)
+            )));
+        }
+        if resent >= client.options().max_retries {
+            return Err(lost);
+        }
+        resent += 1;
+        debug!(%command, sdkappid = target.sdkappid, resent, "lost answer; read back: the write had not taken effect, sending it again");
+    }
+}
+
+/// How an answer was lost, in a few words for the note (no message: the note is printed in
+/// the apply report).
+fn lost_reason(error: &ApiError) -> String {
+    match error {
+        ApiError::Network { kind, .. } => format!("network {}", kind.as_str()),
+        ApiError::Http { status, .. } => format!("HTTP {status}"),
+        ApiError::Decode { .. } => "unreadable answer".into(),
+        ApiError::Api { code, .. } => format!("error {code}"),
     }
 }
 
@@ -478,6 +583,57 @@ mod tests {
             emulator.state().apps[&ID].callback,
             Some(body("https://want/hook"))
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_lost_answer_is_read_back_and_the_write_sent_again_only_when_needed() {
+        use crate::emulator::FaultKind;
+        let (emulator, client, credentials) = emulator(Some(body("https://old/hook"))).await;
+        let app = app("https://want/hook");
+        let planned_live = LiveState {
+            callback: Some(body("https://old/hook")),
+            ..LiveState::default()
+        };
+        let plan = plan::decide(&app, Ok(planned_live), None);
+        // update_callback: a 502 (not applied), then a stall (applied, answer lost).
+        emulator.script_faults([Some(FaultKind::BadGateway), None, Some(FaultKind::Stall)]);
+        let client = Client::new(ClientOptions {
+            timeout: std::time::Duration::from_millis(300),
+            ..client.options().clone()
+        })
+        .unwrap();
+        let outcome = apply_app(
+            &client,
+            &Job {
+                app,
+                credentials,
+                plan,
+            },
+        )
+        .await;
+        assert!(matches!(outcome.status, Status::Verified), "{outcome:?}");
+        assert_eq!(
+            outcome.steps[0].note.as_deref(),
+            Some(
+                "update_callback's answer was lost (network timeout); read back: it had taken effect"
+            )
+        );
+        let seen: Vec<_> = emulator
+            .requests()
+            .iter()
+            .map(|r| (r.command.clone(), r.fault))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("update_callback".to_string(), Some(FaultKind::BadGateway)),
+                ("get_callback".to_string(), None),
+                ("update_callback".to_string(), Some(FaultKind::Stall)),
+                ("get_callback".to_string(), None),
+                ("get_callback".to_string(), None),
+            ]
+        );
+        emulator.shutdown().await;
     }
 
     #[tokio::test(flavor = "multi_thread")]

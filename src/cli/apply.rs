@@ -51,6 +51,9 @@ pub struct ApplyArgs {
     /// Write the emulator's state back to STATE_FILE (atomically) after each change.
     #[arg(long, requires = "emulator")]
     pub emulator_persist: bool,
+
+    #[command(flatten)]
+    pub client: super::args::ClientArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -99,7 +102,7 @@ pub fn run(args: &ApplyArgs, streams: &mut Streams) -> Outcome {
     };
     let persist_to = args.emulator.clone().filter(|_| args.emulator_persist);
     let rt = runtime();
-    let session = match rt.block_on(Session::start(seed, persist_to)) {
+    let session = match rt.block_on(Session::start(seed, persist_to, args.client.options())) {
         Ok(session) => session,
         Err(failure) => {
             failure.report(streams);

@@ -13,6 +13,13 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub color: ColorChoice,
 
+    /// Log what livehook does to stderr, for debugging a run: every HTTP attempt (command,
+    /// SDKAppID, attempt, outcome, duration), retries and their back-off, UserSig renewals, the
+    /// emulator's start and each app's apply steps. `-vv` adds trace detail. Never logs a secret
+    /// key, UserSig, token or request URL.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -79,6 +86,57 @@ pub struct PlanArgs {
     /// written when an app could not be read.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// How livehook talks to Tencent; shared by every command that sends requests.
+#[derive(Debug, Clone, Args)]
+pub struct ClientArgs {
+    /// Give up on a request that has not been answered after SECS seconds (it is then retried
+    /// like any other transient failure). Tencent's backend times out at 3 s, so keep it above
+    /// that.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse_timeout)]
+    pub request_timeout: f64,
+
+    /// Multiplies every retry back-off (hidden: for tests that inject many faults and must
+    /// not wait seconds per rate-limit answer; the defaults suit Tencent).
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.0, value_parser = parse_scale, hide = true)]
+    pub retry_backoff_scale: f64,
+}
+
+impl ClientArgs {
+    pub fn options(&self) -> crate::tim::client::ClientOptions {
+        let timeout = std::time::Duration::from_secs_f64(self.request_timeout);
+        let defaults = crate::tim::client::ClientOptions::default();
+        let scale = |d: std::time::Duration| d.mul_f64(self.retry_backoff_scale);
+        crate::tim::client::ClientOptions {
+            timeout,
+            // Connecting is part of the request, so it never gets longer than the whole.
+            connect_timeout: defaults.connect_timeout.min(timeout),
+            min_backoff: scale(defaults.min_backoff),
+            max_backoff: scale(defaults.max_backoff),
+            rate_limit_min_backoff: scale(defaults.rate_limit_min_backoff),
+            ..defaults
+        }
+    }
+}
+
+fn parse_scale(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(factor) if (0.001..=100.0).contains(&factor) => Ok(factor),
+        _ => Err(format!("`{text}` is not a factor from 0.001 to 100")),
+    }
+}
+
+fn parse_timeout(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(secs) if (0.1..=3600.0).contains(&secs) => Ok(secs),
+        _ => Err(format!(
+            "`{text}` is not a number of seconds from 0.1 to 3600"
+        )),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -120,6 +178,11 @@ pub struct EmulatorArgs {
     /// code or a truncated body.
     #[arg(long, value_name = "RATE", default_value_t = 0.0)]
     pub faults: f64,
+
+    /// How long a stalled answer (one of the --faults) is held before it is sent, in
+    /// milliseconds; a client is expected to time out first.
+    #[arg(long, value_name = "N", default_value_t = 30_000)]
+    pub stall_ms: u64,
 }
 
 #[derive(Debug, Args)]

@@ -31,6 +31,7 @@ pub fn run(args: &EmulatorArgs, streams: &mut Streams) -> Outcome {
         listen: args.listen,
         latency: Duration::from_millis(args.latency_ms),
         fault_rate: args.faults,
+        stall: Duration::from_millis(args.stall_ms),
         persist_to: Some(args.state.clone()),
         ..Options::default()
     };
@@ -46,6 +47,15 @@ pub fn run(args: &EmulatorArgs, streams: &mut Streams) -> Outcome {
                 return Outcome::Failure;
             }
         };
+        tracing::debug!(
+            url = %emulator.base_url(),
+            apps = emulator.state().apps.len(),
+            latency_ms = args.latency_ms,
+            faults = args.faults,
+            stall_ms = args.stall_ms,
+            state_file = %args.state.display(),
+            "emulator started"
+        );
         // Scripts wait for this exact line, then read the port from it.
         let _ = writeln!(
             streams.out,

@@ -54,6 +54,9 @@ pub struct ExportArgs {
     /// file is not modified).
     #[arg(long, value_name = "STATE_FILE")]
     pub emulator: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub client: super::args::ClientArgs,
 }
 
 pub fn run(args: &ExportArgs, streams: &mut Streams) -> Outcome {
@@ -74,7 +77,7 @@ pub fn run(args: &ExportArgs, streams: &mut Streams) -> Outcome {
         .collect();
     let rt = runtime();
     let read = rt.block_on(async {
-        let session = Session::start(seed, None).await?;
+        let session = Session::start(seed, None, args.client.options()).await?;
         let result = match session.credentials(&readable) {
             Ok(credentials) => Ok(session.read(&credentials, args.parallelism).await),
             Err(failure) => Err(failure),

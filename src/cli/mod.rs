@@ -54,6 +54,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         }
     };
     let mut streams = Streams::from_process(cli.color);
+    init_logging(cli.verbose, streams.err_colored);
     let outcome = run(cli, &mut streams);
     let _ = streams.out.flush();
     ExitCode::from(outcome.exit_code())
@@ -79,6 +80,27 @@ pub fn run(cli: Cli, streams: &mut Streams) -> Outcome {
             Outcome::Success
         }
     }
+}
+
+/// With `-v`, livehook's own debug events go to stderr (`-vv`: trace too), coloured only when
+/// stderr is. Events from dependencies (hyper, reqwest, rustls) are left out: they are noise to a
+/// user, and some quote the request URL, whose query carries the UserSig.
+fn init_logging(verbose: u8, colored: bool) {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::prelude::*;
+    let level = match verbose {
+        0 => return,
+        1 => LevelFilter::DEBUG,
+        _ => LevelFilter::TRACE,
+    };
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(colored);
+    // Fails only when a subscriber is already set (a test calling `main` twice): keep that one.
+    let _ = tracing_subscriber::registry()
+        .with(layer)
+        .with(Targets::new().with_target("livehook", level))
+        .try_init();
 }
 
 /// A multi-threaded Tokio runtime for commands that talk HTTP. Failing to start one means the

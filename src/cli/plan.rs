@@ -18,7 +18,7 @@ pub fn run(args: &PlanArgs, streams: &mut Streams) -> Outcome {
     };
     let plans = runtime().block_on(async {
         // The in-process emulator gets a copy of the state: plan never changes the user's file.
-        let session = Session::start(seed, None).await?;
+        let session = Session::start(seed, None, args.client.options()).await?;
         let credentials = match session.credentials(&apps) {
             Ok(credentials) => credentials,
             Err(failure) => {

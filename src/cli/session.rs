@@ -38,21 +38,39 @@ pub(super) struct Session {
 impl Session {
     /// Starts the in-process emulator on a copy of `seed` (and writes changes back to
     /// `persist_to`, atomically, when given) and builds the client.
-    pub async fn start(seed: Option<State>, persist_to: Option<PathBuf>) -> Result<Self, Failure> {
+    pub async fn start(
+        seed: Option<State>,
+        persist_to: Option<PathBuf>,
+        client_options: ClientOptions,
+    ) -> Result<Self, Failure> {
         let emulator = match seed {
             Some(state) => {
                 let options = Options {
                     persist_to,
                     ..Options::default()
                 };
-                Some(Emulator::start(state, options).await.map_err(|e| {
+                let persisting = options.persist_to.is_some();
+                let apps = state.apps.len();
+                let emulator = Emulator::start(state, options).await.map_err(|e| {
                     Failure::Other(format!("cannot start the in-process emulator: {e}"))
-                })?)
+                })?;
+                tracing::debug!(
+                    url = %emulator.base_url(),
+                    apps,
+                    persisting,
+                    "in-process emulator started; every app is sent there"
+                );
+                Some(emulator)
             }
             None => None,
         };
-        let client =
-            Client::new(ClientOptions::default()).map_err(|e| Failure::Other(e.to_string()))?;
+        tracing::debug!(
+            timeout_ms = client_options.timeout.as_millis() as u64,
+            max_retries = client_options.max_retries,
+            per_sdkappid_limit = client_options.requests_per_second_per_sdkappid,
+            "HTTP client ready"
+        );
+        let client = Client::new(client_options).map_err(|e| Failure::Other(e.to_string()))?;
         Ok(Session { emulator, client })
     }
 

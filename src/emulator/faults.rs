@@ -2,7 +2,7 @@
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 /// The ways the emulator can misbehave, chosen per request at `Options::fault_rate`.
 ///
@@ -51,8 +51,16 @@ impl FaultKind {
 
 /// Decides the fault of each request: first from a script of forced faults (tests), then at
 /// random.
+///
+/// With a seed, each request's fault depends only on the seed, the request's key (its SDKAppID
+/// and command) and how many requests with that key came before it, not on how requests of
+/// different apps interleave. A concurrent client (livehook reads and applies many apps at
+/// once, while each app's own calls go one after another) therefore meets the same faults on
+/// the same calls in every run, which is what makes a seeded fault soak reproducible.
 pub(crate) struct FaultPicker {
     rng: StdRng,
+    seed: Option<u64>,
+    seen: HashMap<String, u64>,
     rate: f64,
     kinds: Vec<FaultKind>,
     script: VecDeque<Option<FaultKind>>,
@@ -73,6 +81,8 @@ impl FaultPicker {
         };
         FaultPicker {
             rng,
+            seed,
+            seen: HashMap::new(),
             rate,
             kinds: kinds.to_vec(),
             script: VecDeque::new(),
@@ -83,21 +93,43 @@ impl FaultPicker {
         self.script.extend(faults);
     }
 
-    pub(crate) fn pick(&mut self) -> Option<FaultKind> {
+    /// The fault for the next request with this key (e.g. `1400000001/set_callback`).
+    pub(crate) fn pick(&mut self, key: &str) -> Option<FaultKind> {
         if let Some(scripted) = self.script.pop_front() {
             return scripted;
         }
         if self.kinds.is_empty() || self.rate <= 0.0 {
             return None;
         }
+        let mut keyed;
+        let rng = match self.seed {
+            Some(seed) => {
+                let n = self.seen.entry(key.to_owned()).or_default();
+                *n += 1;
+                keyed = StdRng::seed_from_u64(seed ^ fnv1a(key.as_bytes(), *n));
+                &mut keyed
+            }
+            None => &mut self.rng,
+        };
         // `random::<f64>()` is in [0, 1), so a rate of 1.0 always hits and 0.0 never does.
-        if self.rng.random::<f64>() < self.rate {
-            let index = self.rng.random_range(0..self.kinds.len());
+        if rng.random::<f64>() < self.rate {
+            let index = rng.random_range(0..self.kinds.len());
             self.kinds.get(index).copied()
         } else {
             None
         }
     }
+}
+
+/// FNV-1a over the key and the request's ordinal: stable across runs and platforms (unlike
+/// `std`'s randomly keyed hasher), which is all a seed derivation needs.
+fn fnv1a(key: &[u8], n: u64) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &byte in key.iter().chain(&n.to_le_bytes()) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
 }
 
 #[cfg(test)]
@@ -107,19 +139,19 @@ mod tests {
     #[test]
     fn rate_zero_never_and_rate_one_always() {
         let mut never = FaultPicker::new(0.0, &FaultKind::ALL, Some(1));
-        assert!((0..1000).all(|_| never.pick().is_none()));
+        assert!((0..1000).all(|_| never.pick("k").is_none()));
         let mut always = FaultPicker::new(1.0, &FaultKind::ALL, Some(1));
-        assert!((0..1000).all(|_| always.pick().is_some()));
+        assert!((0..1000).all(|_| always.pick("k").is_some()));
         let mut nan = FaultPicker::new(f64::NAN, &FaultKind::ALL, Some(1));
-        assert!(nan.pick().is_none());
+        assert!(nan.pick("k").is_none());
         let mut clamped = FaultPicker::new(7.0, &[FaultKind::Stall], Some(1));
-        assert_eq!(clamped.pick(), Some(FaultKind::Stall));
+        assert_eq!(clamped.pick("k"), Some(FaultKind::Stall));
     }
 
     #[test]
     fn every_kind_is_chosen_and_the_rate_is_respected() {
         let mut picker = FaultPicker::new(0.25, &FaultKind::ALL, Some(42));
-        let picks: Vec<_> = (0..20_000).map(|_| picker.pick()).collect();
+        let picks: Vec<_> = (0..20_000).map(|_| picker.pick("k")).collect();
         let hits = picks.iter().filter(|p| p.is_some()).count();
         assert!(
             (4_500..5_500).contains(&hits),
@@ -134,27 +166,48 @@ mod tests {
     fn a_seed_makes_the_sequence_reproducible() {
         let run = || {
             let mut picker = FaultPicker::new(0.5, &FaultKind::ALL, Some(7));
-            (0..100).map(|_| picker.pick()).collect::<Vec<_>>()
+            (0..100).map(|_| picker.pick("k")).collect::<Vec<_>>()
         };
         assert_eq!(run(), run());
     }
 
     #[test]
+    fn with_a_seed_each_key_has_its_own_sequence_whatever_the_interleaving() {
+        let keys = ["1/get_callback", "2/get_callback", "1/set_callback"];
+        let alone = |key: &str| {
+            let mut picker = FaultPicker::new(0.5, &FaultKind::ALL, Some(11));
+            (0..150).map(|_| picker.pick(key)).collect::<Vec<_>>()
+        };
+        let mut mixed = FaultPicker::new(0.5, &FaultKind::ALL, Some(11));
+        let mut got: HashMap<&str, Vec<_>> = HashMap::new();
+        for round in 0..150 {
+            // An irregular interleaving of the three keys.
+            let key = keys[(round * 7 + round / 5) % 3];
+            got.entry(key).or_default().push(mixed.pick(key));
+        }
+        for key in keys {
+            let seq = &got[key];
+            assert_eq!(seq, &alone(key)[..seq.len()], "{key}");
+        }
+        assert_ne!(alone(keys[0]), alone(keys[1]), "keys differ");
+    }
+
+    #[test]
     fn only_the_listed_kinds_are_chosen() {
         let mut picker = FaultPicker::new(1.0, &[FaultKind::TruncatedBody], None);
-        assert!((0..100).all(|_| picker.pick() == Some(FaultKind::TruncatedBody)));
+        assert!((0..100).all(|_| picker.pick("k") == Some(FaultKind::TruncatedBody)));
         let mut none = FaultPicker::new(1.0, &[], None);
-        assert!(none.pick().is_none());
+        assert!(none.pick("k").is_none());
     }
 
     #[test]
     fn scripted_faults_come_first_in_order() {
         let mut picker = FaultPicker::new(0.0, &FaultKind::ALL, Some(1));
         picker.script([Some(FaultKind::Stall), None, Some(FaultKind::BadGateway)]);
-        assert_eq!(picker.pick(), Some(FaultKind::Stall));
-        assert_eq!(picker.pick(), None);
-        assert_eq!(picker.pick(), Some(FaultKind::BadGateway));
-        assert_eq!(picker.pick(), None);
+        assert_eq!(picker.pick("k"), Some(FaultKind::Stall));
+        assert_eq!(picker.pick("k"), None);
+        assert_eq!(picker.pick("k"), Some(FaultKind::BadGateway));
+        assert_eq!(picker.pick("k"), None);
     }
 
     #[test]

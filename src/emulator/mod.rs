@@ -62,7 +62,9 @@ pub struct Options {
     pub persist_to: Option<PathBuf>,
     /// The kinds `fault_rate` chooses from, uniformly. Default: all of them.
     pub fault_kinds: Vec<FaultKind>,
-    /// Seeds the fault choice so that a run can be reproduced. Default: random.
+    /// Seeds the fault choice so that a run can be reproduced. Default: random. With a seed,
+    /// the fault of a request depends on its SDKAppID, command and how many such requests came
+    /// before, so concurrent clients meet the same faults however their requests interleave.
     pub fault_seed: Option<u64>,
 }
 
@@ -143,6 +145,11 @@ impl Emulator {
     /// socket is listening when this returns, so connections made afterwards are accepted.
     pub async fn start(state: State, options: Options) -> std::io::Result<Emulator> {
         let listener = TcpListener::bind(options.listen).await?;
+        if let Some(path) = &options.persist_to {
+            // A predecessor killed in the middle of a write leaves its temporary file behind;
+            // this emulator owns the state file now. A failure here shows up at the first write.
+            let _ = State::remove_stale_temps(path);
+        }
         let addr = listener.local_addr()?;
         let (stop, stopped) = watch::channel(false);
         let shared = Arc::new(server::Shared::new(state, &options, stopped.clone()));

@@ -189,7 +189,12 @@ impl Shared {
         // The fault is chosen first, as a gateway or an overloaded backend would strike before
         // the request is even parsed: for these three kinds nothing below runs and nothing is
         // applied.
-        let fault = inner.faults.pick();
+        let key = format!(
+            "{}/{}",
+            incoming.query.sdkappid.as_deref().unwrap_or_default(),
+            incoming.path.rsplit('/').next().unwrap_or_default()
+        );
+        let fault = inner.faults.pick(&key);
         let outcome = match fault {
             Some(FaultKind::BadGateway) => None,
             Some(FaultKind::InternalError) => Some(Err(ApiError::new(

@@ -152,8 +152,8 @@ impl State {
         let mut text = serde_json::to_string_pretty(self).map_err(io::Error::other)?;
         text.push('\n');
         let mut file = tempfile::Builder::new()
-            .prefix(".livehook-state-")
-            .suffix(".tmp")
+            .prefix(&temp_prefix(path))
+            .suffix(TEMP_SUFFIX)
             .tempfile_in(dir)?;
         file.write_all(text.as_bytes())?;
         file.as_file().sync_all()?;
@@ -166,6 +166,44 @@ impl State {
         }
         Ok(())
     }
+
+    /// Removes the temporary files that [`State::save_atomic`] left beside `path` when the
+    /// process was killed between creating one and renaming it (a crash cannot run the clean-up
+    /// that deletes it otherwise); returns how many. Only this state file's temporaries are
+    /// touched: their names start with `.{file name}.livehook-` and end with `.tmp`. Call it
+    /// before writing to `path`, by the one process that owns the file.
+    pub fn remove_stale_temps(path: &Path) -> io::Result<usize> {
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let prefix = temp_prefix(path);
+        let mut removed = 0;
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(&prefix)
+                && name.ends_with(TEMP_SUFFIX)
+                && entry.file_type()?.is_file()
+            {
+                std::fs::remove_file(entry.path())?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// `.state.json.livehook-`: the temporaries of one state file are recognisable as its own.
+fn temp_prefix(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "state".into());
+    format!(".{name}.livehook-")
 }
 
 fn parse(text: &str, path: Option<&Path>) -> Result<State, StateError> {
@@ -352,5 +390,39 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(message.contains("/nonexistent/state.json"), "{message}");
+    }
+
+    #[test]
+    fn stale_temporaries_of_this_state_file_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        State::default().save_atomic(&path).unwrap();
+        let names = [
+            ".state.json.livehook-a1B2c3.tmp",
+            ".state.json.livehook-zz.tmp",
+            ".other.json.livehook-a1B2c3.tmp",
+            ".state.json.livehook-a1B2c3.keep",
+            "state.json.tmp",
+        ];
+        for name in names {
+            std::fs::write(dir.path().join(name), "{").unwrap();
+        }
+        assert_eq!(State::remove_stale_temps(&path).unwrap(), 2);
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                ".other.json.livehook-a1B2c3.tmp",
+                ".state.json.livehook-a1B2c3.keep",
+                "state.json",
+                "state.json.tmp"
+            ]
+        );
+        // save_atomic's own temporaries carry the prefix (and are gone after it returns).
+        assert!(temp_prefix(&path) == ".state.json.livehook-");
     }
 }

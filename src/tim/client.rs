@@ -9,12 +9,13 @@
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use governor::{DefaultKeyedRateLimiter, Jitter, Quota};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use tracing::debug;
 use url::Url;
 
 use crate::tim::errors::{self, ErrorClass};
@@ -135,7 +136,11 @@ pub enum ApiError {
     /// The request did not complete: connection refused, DNS failure, timeout, connection reset.
     /// The message never contains the request URL, whose query carries the UserSig.
     #[error("{command}: network error: {message}")]
-    Network { command: Command, message: String },
+    Network {
+        command: Command,
+        message: String,
+        kind: NetworkKind,
+    },
     /// A status other than 200. Tencent answers 200 for every API outcome, so this comes from a
     /// gateway or proxy (502 …) or from a wrong endpoint (404).
     #[error("{command}: HTTP status {status}")]
@@ -198,12 +203,76 @@ impl ApiError {
         }
     }
 
+    /// Whether the request may have taken effect although no answer says so: the answer was
+    /// lost to a timeout or a broken connection, cut short, or replaced by a gateway's 5xx. An
+    /// `ErrorCode` answer is definite (Tencent reports what it did), and so is a failure to
+    /// connect (nothing was sent).
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            ApiError::Network { kind, .. } => {
+                matches!(kind, NetworkKind::Timeout | NetworkKind::Transfer)
+            }
+            ApiError::Decode { .. } => true,
+            ApiError::Http { status, .. } => (500..=599).contains(status),
+            ApiError::Api { .. } => false,
+        }
+    }
+
+    /// The outcome in a few words for the debug log: the code and RequestId, the status, or the
+    /// kind of network failure. Like `Display`, it never holds the URL, the key or the UserSig.
+    pub fn outcome(&self) -> String {
+        match self {
+            ApiError::Api {
+                code, request_id, ..
+            } => format!(
+                "ErrorCode {code} ({}), RequestId {}",
+                errors::meaning(*code),
+                if request_id.is_empty() {
+                    "none"
+                } else {
+                    request_id
+                }
+            ),
+            ApiError::Http { status, .. } => format!("HTTP status {status}"),
+            ApiError::Network { kind, message, .. } => {
+                format!("network error ({}): {message}", kind.as_str())
+            }
+            ApiError::Decode { message, .. } => format!("unreadable answer: {message}"),
+        }
+    }
+
     pub fn command(&self) -> Command {
         match self {
             ApiError::Api { command, .. }
             | ApiError::Network { command, .. }
             | ApiError::Http { command, .. }
             | ApiError::Decode { command, .. } => *command,
+        }
+    }
+}
+
+/// Where a network error struck, which says whether the request may have reached the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetworkKind {
+    /// No connection was made (refused, DNS, connect timeout): the request was never sent.
+    Connect,
+    /// The whole-request timeout struck after the connection was made: the server may have
+    /// received the request and acted on it; only its answer is missing.
+    Timeout,
+    /// The connection broke while sending or receiving: as with a timeout, the request may have
+    /// taken effect.
+    Transfer,
+    /// The endpoint is not a usable URL: nothing was sent.
+    Endpoint,
+}
+
+impl NetworkKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NetworkKind::Connect => "connect",
+            NetworkKind::Timeout => "timeout",
+            NetworkKind::Transfer => "transfer",
+            NetworkKind::Endpoint => "endpoint",
         }
     }
 }
@@ -280,6 +349,11 @@ impl Client {
     /// Sends one command and returns the envelope of the successful (`ErrorCode` 0) answer.
     /// Transient failures are retried; a non-zero code that is not retried (or still fails after
     /// the retries) becomes [`ApiError::Api`].
+    ///
+    /// A write whose answer was lost ([`ApiError::outcome_unknown`]) is not re-sent: it may have
+    /// taken effect, and sending it again would write twice (or meet 100300 for its own create).
+    /// The error is returned at once so that the caller can read the app back and decide;
+    /// `apply` does.
     pub async fn call(
         &self,
         target: &Target,
@@ -295,29 +369,43 @@ impl Client {
             options.max_backoff.max(options.rate_limit_min_backoff),
         );
         let mut retries = 0;
+        let mut attempt: usize = 0;
         let mut sig_regenerated = false;
+        let sdkappid = target.sdkappid;
         loop {
+            attempt += 1;
             let sig = self.usersig(target);
             // Wait for the limiter before every attempt, retries included: a retry is a request
             // like any other as far as Tencent's limit is concerned. The small jitter keeps many
             // waiting tasks from all waking on the same instant and contending for one slot.
+            let queued = Instant::now();
             self.inner
                 .limiter
-                .until_key_ready_with_jitter(
-                    &target.sdkappid,
-                    Jitter::up_to(Duration::from_millis(2)),
-                )
+                .until_key_ready_with_jitter(&sdkappid, Jitter::up_to(Duration::from_millis(2)))
                 .await;
-            let error = match self.attempt(&endpoint, target, command, &sig, &body).await {
-                Ok(envelope) => return Ok(envelope),
+            let waited_ms = millis(queued.elapsed());
+            let started = Instant::now();
+            let result = self.attempt(&endpoint, target, command, &sig, &body).await;
+            let duration_ms = millis(started.elapsed());
+            let error = match result {
+                Ok(envelope) => {
+                    debug!(%command, sdkappid, attempt, outcome = %"ok", duration_ms, waited_ms, "HTTP attempt");
+                    return Ok(envelope);
+                }
                 Err(error) => error,
             };
+            debug!(%command, sdkappid, attempt, outcome = %error.outcome(), duration_ms, waited_ms, "HTTP attempt");
+            if !command.is_read() && error.outcome_unknown() {
+                debug!(%command, sdkappid, "the answer to a write was lost: not re-sent, the caller reads back first");
+                return Err(error);
+            }
             let delay = match error.class() {
                 // An expired sig is replaced and the call tried once more at once; the cache
                 // should have prevented this, so a second 70001 means a wrong clock and is final.
                 ErrorClass::RegenerateSig if !sig_regenerated => {
                     sig_regenerated = true;
                     self.forget_usersig(target);
+                    debug!(%command, sdkappid, "UserSig refused as expired: making a new one and trying once more");
                     continue;
                 }
                 ErrorClass::Retry if retries < options.max_retries => retry_backoff.next(),
@@ -329,9 +417,22 @@ impl Client {
             match delay {
                 Some(delay) => {
                     retries += 1;
+                    debug!(
+                        %command,
+                        sdkappid,
+                        retry = retries,
+                        max_retries = options.max_retries,
+                        backoff_ms = millis(delay),
+                        "retrying after back-off"
+                    );
                     tokio::time::sleep(delay).await;
                 }
-                None => return Err(error),
+                None => {
+                    if matches!(error.class(), ErrorClass::Retry | ErrorClass::RateLimited) {
+                        debug!(%command, sdkappid, attempts = attempt, "giving up: no retries left");
+                    }
+                    return Err(error);
+                }
             }
         }
     }
@@ -429,6 +530,7 @@ impl Client {
         let secrets = [sig.expose(), target.secret_key.expose()];
         let network = |e: reqwest::Error| ApiError::Network {
             command,
+            kind: network_kind(&e),
             message: redact(&describe(e, &self.inner.options), &secrets),
         };
         let response = self
@@ -470,11 +572,20 @@ impl Client {
         let key = sig_key(target);
         let now = usersig::unix_now();
         let mut cache = self.lock_sigs();
-        if let Some(cached) = cache.get(&key) {
-            if cached.expires_at.saturating_sub(now) > validity / 3 {
+        let reason = match cache.get(&key) {
+            Some(cached) if cached.expires_at.saturating_sub(now) > validity / 3 => {
                 return cached.sig.clone();
             }
-        }
+            Some(_) => "the cached one has less than a third of its validity left",
+            None => "none cached",
+        };
+        debug!(
+            sdkappid = target.sdkappid,
+            identifier = %target.identifier,
+            validity_s = validity,
+            reason,
+            "making a UserSig"
+        );
         let sig = Secret::new(usersig::generate_now(
             target.secret_key.expose(),
             target.sdkappid,
@@ -542,6 +653,7 @@ fn endpoint(target: &Target, command: Command) -> Result<Url, ApiError> {
     let base = target.base_url.trim_end_matches('/');
     let invalid = |why: &str| ApiError::Network {
         command,
+        kind: NetworkKind::Endpoint,
         message: format!("invalid endpoint {base:?}: {why}"),
     };
     let url = Url::parse(&format!("{base}/v4/live_config/{}", command.as_str()))
@@ -590,6 +702,20 @@ fn describe(error: reqwest::Error, options: &ClientOptions) -> String {
         source = cause.source();
     }
     message
+}
+
+fn network_kind(error: &reqwest::Error) -> NetworkKind {
+    if error.is_connect() {
+        NetworkKind::Connect
+    } else if error.is_timeout() {
+        NetworkKind::Timeout
+    } else {
+        NetworkKind::Transfer
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Replaces every occurrence of the given secrets (and any `usersig=` query value) in `text`.
@@ -963,6 +1089,46 @@ mod tests {
         })
         .unwrap();
         assert!(client.get_callback(&target(base)).await.unwrap().is_some());
+        assert_eq!(script.seen().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_write_whose_answer_is_lost_is_not_re_sent() {
+        let callback = CallbackBody {
+            url: "https://hooks.example.com/tim".into(),
+            commands: vec!["Live.CallbackAfterCreateRoom".into()],
+        };
+        for lost in [Reply::Truncated, Reply::Status(502)] {
+            let (script, base) = serve_script(vec![lost]).await;
+            let error = client()
+                .set_callback(&target(base), &callback)
+                .await
+                .unwrap_err();
+            assert!(error.outcome_unknown(), "{error:?}");
+            assert_eq!(script.seen().len(), 1, "{error:?}");
+        }
+        // A timed-out write too; a read is retried after the same loss.
+        let (script, base) = serve_script(vec![Reply::Hang(Duration::from_secs(2))]).await;
+        let patient = Client::new(ClientOptions {
+            timeout: Duration::from_millis(200),
+            ..fast_options()
+        })
+        .unwrap();
+        let error = patient.delete_callback(&target(base)).await.unwrap_err();
+        assert!(
+            matches!(
+                error,
+                ApiError::Network {
+                    kind: NetworkKind::Timeout,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        assert_eq!(script.seen().len(), 1);
+        // An ErrorCode is a definite answer (nothing was done): the write is retried.
+        let (script, base) = serve_script(vec![Reply::Code(codes::INTERNAL_ERROR)]).await;
+        client().delete_callback(&target(base)).await.unwrap();
         assert_eq!(script.seen().len(), 2);
     }
 

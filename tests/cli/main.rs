@@ -3,13 +3,17 @@
 
 mod apply;
 mod ci_formats;
+mod durability;
 mod emulator;
 mod emulator_cli;
 mod export;
 mod fuzz_regressions;
 mod plan;
 mod properties;
+mod rate_limit;
+mod secrets;
 mod snapshot_audit;
+mod soak;
 mod support;
 mod token;
 mod validate;
