@@ -1,54 +1,112 @@
-//! `cargo bench --bench plan`: the real `livehook plan` binary over 400 apps, against the real
+//! `cargo bench --bench plan`: plan fan-out of the real `livehook plan` binary against the real
 //! `livehook emulator` binary (a separate process) answering every request after 20 ms.
 //!
-//! It compares `--parallelism 50` with `--parallelism 1` and with the ideal
-//! `ceil(400 / 50) × 20 ms`: each app costs one `get_callback`, so 50 apps at a time take 8 rounds
-//! of 20 ms. Targets (issue 3): within 1.5× of the ideal, and at least 20× faster than serial.
+//! For 100, 1,000 and 5,000 apps, at `--parallelism` 1, 16 and 64, it prints the wall time, the
+//! ideal `ceil(N/P) × 20 ms` (each app costs one `get_callback`, so P apps at a time take
+//! `ceil(N/P)` rounds of 20 ms) and the ratio to it; the same reads done the way they are done
+//! without livehook, a shell loop running one `curl` per app, and the ratio livehook/loop; and
+//! the peak RSS of `livehook plan` (GNU `/usr/bin/time -f %M`, i.e. the child's `ru_maxrss` from
+//! `wait4`).
 //!
-//! A wrong answer (a non-zero exit, a missing app, any app in error) panics; missing a timing
-//! target is reported in the table but does not fail the run, because timings depend on the
-//! machine. Wall times include the whole process: start-up, loading and checking the YAML,
-//! building the client, the requests, rendering.
+//! Wall times include the whole process: start-up, loading and checking the YAML, building the
+//! client, the requests, rendering. Start-up is measured separately (`livehook validate` of the
+//! same file: process start, load and checks, everything plan does before its first request), and
+//! the ratio is also printed without it.
+//!
+//! A wrong answer (a non-zero exit, a missing app, any app in error, a curl answer that is not the
+//! app's configuration) panics; missing a timing or memory target is reported as `MISSED` but does
+//! not fail the run, because timings depend on the machine.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
+mod common;
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{EmulatorProcess, median, ms, print_table, verdict};
 use livehook::emulator::{AppState, State};
 use livehook::tim::wire::CallbackBody;
 use serde_json::Value;
 
-const APPS: u64 = 400;
 const FIRST_SDKAPPID: u64 = 1_400_100_000;
 const LATENCY_MS: u64 = 20;
-const PARALLEL: u64 = 50;
-/// Timed runs at `PARALLEL`; the median is reported. Serial runs take ~8 s, so one is enough.
-const PARALLEL_RUNS: usize = 5;
-/// Every app shares this key (one variable, `TIM_SECRET_KEY`, for all 400 apps).
+/// Every app shares this key (one variable, `TIM_SECRET_KEY`, for all apps).
 const SECRET_KEY: &str = "b3f1c2d4e5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2";
 const CREATE_ROOM: &str = "Live.CallbackAfterCreateRoom";
 const DESTROY_ROOM: &str = "Live.CallbackAfterDestroyRoom";
+/// Issue 6's targets.
+const TARGET_RATIO_P64: f64 = 1.3;
+const TARGET_RSS_KB: u64 = 50 * 1024;
+/// The curl loop over the largest size runs only if the bench would still end within this
+/// (cargo bench as a whole must stay under 10 minutes on a 2-core machine).
+const BUDGET: Duration = Duration::from_secs(420);
+
+struct Config {
+    sizes: &'static [u64],
+    parallelisms: &'static [u64],
+    full: bool,
+}
+
+const FULL: Config = Config {
+    sizes: &[100, 1_000, 5_000],
+    parallelisms: &[1, 16, 64],
+    full: true,
+};
+/// `cargo test --benches`: only check that everything works.
+const QUICK: Config = Config {
+    sizes: &[8],
+    parallelisms: &[1, 4],
+    full: false,
+};
+
+/// Timed runs of `livehook plan` for `apps` at `parallelism`; the median is reported. A serial
+/// run over 1,000 apps takes ~20 s and over 5,000 ~100 s, so those run once.
+fn plan_runs(config: &Config, apps: u64, parallelism: u64) -> usize {
+    match (config.full, parallelism, apps) {
+        (false, _, _) => 1,
+        (true, 1, n) if n > 100 => 1,
+        (true, 1, _) => 3,
+        (true, _, n) if n >= 5_000 => 3,
+        (true, _, _) => 5,
+    }
+}
+
+fn loop_runs(config: &Config, apps: u64) -> usize {
+    if config.full && apps <= 100 { 3 } else { 1 }
+}
+
+struct Size {
+    apps: u64,
+    /// Median wall time of `livehook validate` on the same file.
+    startup: Duration,
+    /// Median wall time per parallelism, in `config.parallelisms` order, and the runs.
+    plan: Vec<(Duration, usize)>,
+    /// Peak RSS in KiB at parallelism 16 and 64.
+    rss: Vec<(u64, Option<u64>)>,
+    /// The curl loop's median wall time and runs, unless skipped.
+    curl: Option<(Duration, usize)>,
+}
 
 fn main() {
-    let bin = PathBuf::from(env!("CARGO_BIN_EXE_livehook"));
+    let started = Instant::now();
+    let config = if common::quick() { QUICK } else { FULL };
+    let bin = common::livehook_bin();
     let dir = tempfile::tempdir().expect("a temporary directory");
+    let max_apps = *config.sizes.iter().max().expect("a size");
     let state_path = dir.path().join("state.json");
-    state()
+    state(max_apps)
         .save_atomic(&state_path)
         .expect("state file written");
-
-    let emulator = EmulatorProcess::start(&bin, &state_path);
-    let yaml_path = dir.path().join("livehook.yaml");
-    std::fs::write(&yaml_path, desired_yaml(&emulator.base_url)).expect("YAML written");
+    let emulator = EmulatorProcess::start(&bin, &state_path, LATENCY_MS);
     println!(
-        "livehook plan: {APPS} apps, emulator at {} (separate process, --latency-ms {LATENCY_MS})",
+        "livehook plan fan-out: emulator at {} (separate process, --latency-ms {LATENCY_MS}, {max_apps} apps)",
         emulator.base_url
     );
+    println!("load average at start: {}", common::load_average());
 
-    // Process start-up alone, for reading the figures below.
-    let startup = median(
-        (0..PARALLEL_RUNS)
+    let version = median(
+        (0..5)
             .map(|_| {
                 let start = Instant::now();
                 let status = Command::new(&bin)
@@ -62,71 +120,268 @@ fn main() {
             .collect(),
     );
 
-    // One untimed run warms the page cache, the emulator's allocator and its worker threads.
-    plan(&bin, &yaml_path, PARALLEL);
-    let parallel_runs: Vec<Duration> = (0..PARALLEL_RUNS)
-        .map(|_| plan(&bin, &yaml_path, PARALLEL))
-        .collect();
-    let parallel = median(parallel_runs.clone());
-    let serial = plan(&bin, &yaml_path, 1);
+    let mut sizes: Vec<Size> = Vec::new();
+    for &apps in config.sizes {
+        let yaml = dir.path().join(format!("livehook-{apps}.yaml"));
+        std::fs::write(&yaml, desired_yaml(&emulator.base_url, apps)).expect("YAML written");
+        let startup = median((0..5).map(|_| validate(&bin, &yaml)).collect());
+        // One untimed run warms the page cache, the emulator's allocator and its worker threads.
+        plan(&bin, &yaml, apps, 64, None);
+        let mut plans = Vec::new();
+        for &parallelism in config.parallelisms {
+            let runs = plan_runs(&config, apps, parallelism);
+            eprintln!("plan: {apps} apps at --parallelism {parallelism}, {runs} run(s)");
+            let times = (0..runs)
+                .map(|_| plan(&bin, &yaml, apps, parallelism, None))
+                .collect();
+            plans.push((median(times), runs));
+        }
+        let rss = [16, 64]
+            .into_iter()
+            .map(|p| {
+                let file = dir.path().join("rss");
+                plan(&bin, &yaml, apps, p, Some(&file));
+                (p, read_rss(&file))
+            })
+            .collect();
+        sizes.push(Size {
+            apps,
+            startup,
+            plan: plans,
+            rss,
+            curl: None,
+        });
+    }
+
+    // The same reads without livehook: one curl process per app, one after the other.
+    let mut skipped = None;
+    let mut per_call = None;
+    for size in &mut sizes {
+        let apps = size.apps;
+        if let Some(per_call) = per_call {
+            let projected = per_call * apps as u32;
+            if config.full && started.elapsed() + projected > BUDGET {
+                skipped = Some((apps, projected));
+                continue;
+            }
+        }
+        let urls = dir.path().join(format!("urls-{apps}.txt"));
+        std::fs::write(&urls, curl_urls(&emulator.base_url, apps)).expect("URLs written");
+        let runs = loop_runs(&config, apps);
+        eprintln!("curl loop: {apps} apps, {runs} run(s)");
+        let wall = median((0..runs).map(|_| curl_loop(&urls, apps)).collect());
+        per_call = Some(wall / apps as u32);
+        size.curl = Some((wall, runs));
+    }
     drop(emulator);
 
-    let ideal = Duration::from_millis(APPS.div_ceil(PARALLEL) * LATENCY_MS);
-    let ideal_serial = Duration::from_millis(APPS * LATENCY_MS);
-    let ratio = parallel.as_secs_f64() / ideal.as_secs_f64();
-    let speedup = serial.as_secs_f64() / parallel.as_secs_f64();
-    let verdict = |met: bool| if met { "met" } else { "MISSED" };
-    let runs: Vec<String> = parallel_runs.iter().map(|d| ms(*d)).collect();
+    print_report(&config, &sizes, version, skipped);
+    println!();
+    println!(
+        "load average at end: {}; plan bench wall time {:.0} s",
+        common::load_average(),
+        started.elapsed().as_secs_f64()
+    );
+}
 
-    let rows = [
-        [
-            format!("ideal: ceil({APPS}/{PARALLEL}) x {LATENCY_MS} ms"),
+fn print_report(
+    config: &Config,
+    sizes: &[Size],
+    version: Duration,
+    skipped: Option<(u64, Duration)>,
+) {
+    let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
+    let mut rows = Vec::new();
+    for size in sizes {
+        for (&parallelism, &(wall, runs)) in config.parallelisms.iter().zip(&size.plan) {
+            let ideal = Duration::from_millis(size.apps.div_ceil(parallelism) * LATENCY_MS);
+            let to_ideal = ratio(wall, ideal);
+            let without_startup = ratio(wall.saturating_sub(size.startup), ideal);
+            let versus_loop = size.curl.map_or_else(
+                || "-".into(),
+                |(curl, _)| format!("{:.3}", ratio(wall, curl)),
+            );
+            let (target, result) = if parallelism == 64 {
+                (
+                    format!("<= {TARGET_RATIO_P64:.2}x"),
+                    verdict(to_ideal <= TARGET_RATIO_P64).to_owned(),
+                )
+            } else {
+                (String::new(), String::new())
+            };
+            rows.push(vec![
+                size.apps.to_string(),
+                parallelism.to_string(),
+                runs.to_string(),
+                ms(wall),
+                ms(ideal),
+                format!("{to_ideal:.2}x"),
+                format!("{without_startup:.2}x"),
+                versus_loop,
+                target,
+                result,
+            ]);
+        }
+    }
+    println!();
+    println!("Plan fan-out (wall time: median of the runs; start-up: see below)");
+    println!();
+    print_table(
+        &[
+            "apps",
+            "P",
+            "runs",
+            "wall",
+            "ideal ceil(N/P) x 20 ms",
+            "ratio",
+            "ratio excl. start-up",
+            "livehook/loop",
+            "target",
+            "result",
+        ],
+        &rows,
+    );
+
+    let mut rows = Vec::new();
+    for size in sizes {
+        let ideal = Duration::from_millis(size.apps * LATENCY_MS);
+        let (wall, runs, per, to_ideal) = match size.curl {
+            Some((wall, runs)) => (
+                ms(wall),
+                runs.to_string(),
+                ms(wall / size.apps as u32),
+                format!("{:.2}x", ratio(wall, ideal)),
+            ),
+            None => ("skipped".into(), "0".into(), "-".into(), "-".into()),
+        };
+        rows.push(vec![
+            size.apps.to_string(),
+            runs,
+            wall,
+            per,
             ms(ideal),
-            String::new(),
-            String::new(),
-        ],
-        [
-            format!("plan --parallelism {PARALLEL} (median of {PARALLEL_RUNS})"),
-            ms(parallel),
-            String::new(),
-            String::new(),
-        ],
-        [
-            "ratio to ideal".into(),
-            format!("{ratio:.2}x"),
-            "<= 1.50x".into(),
-            verdict(ratio <= 1.5).into(),
-        ],
-        [
-            format!("plan --parallelism 1 (ideal {})", ms(ideal_serial)),
-            ms(serial),
-            String::new(),
-            String::new(),
-        ],
-        [
-            format!("speed-up of P={PARALLEL} over P=1"),
-            format!("{speedup:.1}x"),
-            ">= 20.0x".into(),
-            verdict(speedup >= 20.0).into(),
-        ],
-        [
-            "process start-up (livehook --version)".into(),
-            ms(startup),
-            String::new(),
-            String::new(),
-        ],
-    ];
+            to_ideal,
+        ]);
+    }
     println!();
-    print_table(&["measure", "value", "target", "result"], &rows);
+    println!(
+        "Without livehook: bash -c 'for url in $(cat urls); do curl -s -X POST \"$url\" -d \"{{}}\"; done' (one get_callback per app, UserSigs made beforehand)"
+    );
     println!();
-    println!("P={PARALLEL} runs: {}", runs.join(", "));
+    print_table(
+        &[
+            "apps",
+            "runs",
+            "wall",
+            "per app",
+            "ideal N x 20 ms",
+            "ratio",
+        ],
+        &rows,
+    );
+    if let Some((apps, projected)) = skipped {
+        println!(
+            "curl loop over {apps} apps skipped: projected {:.0} s would break the 10-minute budget",
+            projected.as_secs_f64()
+        );
+    }
+
+    let mut rows = Vec::new();
+    for size in sizes {
+        for &(parallelism, kib) in &size.rss {
+            let (value, target, result) = match kib {
+                Some(kib) => (
+                    format!("{:.1} MiB", kib as f64 / 1024.0),
+                    "< 50 MiB".to_owned(),
+                    verdict(kib < TARGET_RSS_KB).to_owned(),
+                ),
+                None => ("not measured".into(), String::new(), String::new()),
+            };
+            let (target, result) = if size.apps == 5_000 || !config.full {
+                (target, result)
+            } else {
+                (String::new(), String::new())
+            };
+            rows.push(vec![
+                size.apps.to_string(),
+                parallelism.to_string(),
+                value,
+                target,
+                result,
+            ]);
+        }
+    }
+    println!();
+    println!("Peak RSS of livehook plan (/usr/bin/time -f %M: ru_maxrss of the child, from wait4)");
+    println!();
+    print_table(&["apps", "P", "peak RSS", "target", "result"], &rows);
+
+    println!();
+    let p64 = config.parallelisms.iter().position(|&p| p == 64);
+    if let Some(p64) = p64 {
+        let (met, missed): (Vec<&Size>, Vec<&Size>) = sizes.iter().partition(|size| {
+            let ideal = Duration::from_millis(size.apps.div_ceil(64) * LATENCY_MS);
+            ratio(size.plan[p64].0, ideal) <= TARGET_RATIO_P64
+        });
+        let list = |sizes: &[&Size]| {
+            let apps: Vec<String> = sizes.iter().map(|s| s.apps.to_string()).collect();
+            if apps.is_empty() {
+                "none".to_owned()
+            } else {
+                apps.join(", ")
+            }
+        };
+        println!(
+            "Target: P=64 within {TARGET_RATIO_P64:.2}x of the ideal: met for N = {}; MISSED for N = {}",
+            list(&met),
+            list(&missed)
+        );
+    }
+    if let Some(largest) = sizes.iter().find(|s| s.apps == 5_000) {
+        let worst = largest.rss.iter().filter_map(|&(_, kib)| kib).max();
+        match worst {
+            Some(kib) => println!(
+                "Target: peak RSS at 5000 apps under 50 MiB: {:.1} MiB at most ({})",
+                kib as f64 / 1024.0,
+                verdict(kib < TARGET_RSS_KB)
+            ),
+            None => println!("Target: peak RSS at 5000 apps: not measured (no /usr/bin/time)"),
+        }
+    }
+    let mut line = format!(
+        "Start-up: livehook --version {}; livehook validate of the same file (process start, load, checks):",
+        ms(version)
+    );
+    for size in sizes {
+        write!(line, " {} apps {};", size.apps, ms(size.startup)).unwrap();
+    }
+    println!("{}", line.trim_end_matches(';'));
+    if let (Some(largest), Some(0)) = (
+        sizes.last(),
+        config.parallelisms.iter().position(|&p| p == 1),
+    ) {
+        let (serial, _) = largest.plan[0];
+        println!(
+            "Serial request time: {:.2} ms per request (P=1 over {} apps, start-up excluded; mostly \
+             the emulator's tokio timer rounding its 20 ms sleep up)",
+            serial.saturating_sub(largest.startup).as_secs_f64() * 1000.0 / largest.apps as f64,
+            largest.apps
+        );
+    }
 }
 
 /// Runs `livehook plan --format json` once, checks that it planned every app without an error,
-/// and returns its wall time.
-fn plan(bin: &Path, yaml: &Path, parallelism: u64) -> Duration {
-    let start = Instant::now();
-    let output = Command::new(bin)
+/// and returns its wall time. With `rss_file`, runs under `/usr/bin/time -f %M -o rss_file`.
+fn plan(bin: &Path, yaml: &Path, apps: u64, parallelism: u64, rss_file: Option<&Path>) -> Duration {
+    let mut command = match rss_file {
+        Some(file) => {
+            let mut time = Command::new("/usr/bin/time");
+            time.args(["-f", "%M", "-o"]).arg(file).arg(bin);
+            time
+        }
+        None => Command::new(bin),
+    };
+    command
         .arg("plan")
         .arg(yaml)
         .args([
@@ -137,14 +392,14 @@ fn plan(bin: &Path, yaml: &Path, parallelism: u64) -> Duration {
         ])
         .env("TIM_SECRET_KEY", SECRET_KEY)
         .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("livehook plan runs");
+        .stdin(Stdio::null());
+    let start = Instant::now();
+    let output = command.output().expect("livehook plan runs");
     let elapsed = start.elapsed();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         output.status.success(),
-        "plan --parallelism {parallelism} failed ({}): {stderr}",
+        "plan of {apps} apps at --parallelism {parallelism} failed ({}): {stderr}",
         output.status
     );
     let doc: Value = serde_json::from_slice(&output.stdout).expect("plan prints JSON");
@@ -153,20 +408,100 @@ fn plan(bin: &Path, yaml: &Path, parallelism: u64) -> Duration {
     assert_eq!(count("error"), 0, "apps in error: {summary}");
     assert_eq!(
         doc["apps"].as_array().map(Vec::len),
-        Some(APPS as usize),
+        Some(apps as usize),
         "{summary}"
     );
     // A quarter of the apps per action (see `state`).
     for action in ["create", "update", "delete", "no_op"] {
-        assert_eq!(count(action), APPS / 4, "{action}: {summary}");
+        assert_eq!(count(action), apps / 4, "{action}: {summary}");
     }
+    elapsed
+}
+
+/// The peak RSS in KiB that `/usr/bin/time -f %M` wrote, if it could run.
+fn read_rss(file: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(file).ok()?;
+    text.lines().last()?.trim().parse().ok()
+}
+
+fn validate(bin: &Path, yaml: &Path) -> Duration {
+    let start = Instant::now();
+    let status = Command::new(bin)
+        .args(["--color", "never", "validate"])
+        .arg(yaml)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("livehook validate runs");
+    let elapsed = start.elapsed();
+    assert!(status.success(), "livehook validate failed");
+    elapsed
+}
+
+/// One `get_callback` URL per app, with a real UserSig (TLSSigAPIv2, valid for an hour),
+/// percent-encoded as real clients send it (`*` as `%2A`), one per line.
+fn curl_urls(base_url: &str, apps: u64) -> String {
+    let mut text = String::new();
+    for i in 0..apps {
+        let sdkappid = FIRST_SDKAPPID + i;
+        let sig = livehook::tim::usersig::generate_now(SECRET_KEY, sdkappid, "administrator", 3600);
+        writeln!(
+            text,
+            "{base_url}/v4/live_config/get_callback?sdkappid={sdkappid}&identifier=administrator&usersig={}&random={}&contenttype=json",
+            percent_encode(&sig),
+            rand::random::<u32>()
+        )
+        .unwrap();
+    }
+    text
+}
+
+fn percent_encode(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len() * 3 / 2);
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
+            encoded.push(byte as char);
+        } else {
+            write!(encoded, "%{byte:02X}").unwrap();
+        }
+    }
+    encoded
+}
+
+/// Runs the shell loop over `urls` and checks every answer: the app's configuration, or 100301
+/// (none) for the quarter of apps that have none.
+fn curl_loop(urls: &Path, apps: u64) -> Duration {
+    let start = Instant::now();
+    let output = Command::new("bash")
+        .arg("-c")
+        .arg(r#"for url in $(cat "$1"); do curl -s -X POST "$url" -d "{}"; done"#)
+        .arg("bash")
+        .arg(urls)
+        .stdin(Stdio::null())
+        .output()
+        .expect("bash runs");
+    let elapsed = start.elapsed();
+    assert!(output.status.success(), "the curl loop failed");
+    let mut answers = 0;
+    let mut missing = 0;
+    for answer in serde_json::Deserializer::from_slice(&output.stdout).into_iter::<Value>() {
+        let answer = answer.expect("curl printed the emulator's JSON answers");
+        match answer["ErrorCode"].as_i64() {
+            Some(0) => {}
+            Some(100301) => missing += 1,
+            _ => panic!("unexpected answer from the curl loop: {answer}"),
+        }
+        answers += 1;
+    }
+    assert_eq!(answers, apps, "one answer per app");
+    assert_eq!(missing, apps / 4, "a quarter of the apps have no callback");
     elapsed
 }
 
 /// The emulator's apps, a quarter per row of the decision table: app `i` has no callback
 /// (create), an outdated one (update), one the YAML retires (delete), or the desired one (no-op).
-fn state() -> State {
-    let apps = (0..APPS)
+fn state(apps: u64) -> State {
+    let apps = (0..apps)
         .map(|i| {
             let callback = match i % 4 {
                 0 => None,
@@ -192,99 +527,23 @@ fn callback(url: &str) -> CallbackBody {
     }
 }
 
-fn desired_yaml(endpoint: &str) -> String {
+/// The desired state of the first `apps` apps of [`state`].
+fn desired_yaml(endpoint: &str, apps: u64) -> String {
     let mut yaml = format!(
         "version: 1\ndefaults:\n  secret_key_env: TIM_SECRET_KEY\n  endpoint: {endpoint}\napps:\n"
     );
-    for i in 0..APPS {
+    for i in 0..apps {
         let sdkappid = FIRST_SDKAPPID + i;
-        yaml.push_str(&format!("  app-{i:03}:\n    sdkappid: {sdkappid}\n"));
+        write!(yaml, "  app-{i:04}:\n    sdkappid: {sdkappid}\n").unwrap();
         if i % 4 == 2 {
             yaml.push_str("    callback: absent\n");
         } else {
-            yaml.push_str(&format!(
+            write!(
+                yaml,
                 "    callback:\n      url: https://hooks.example.com/tim/live\n      commands: [{CREATE_ROOM}, {DESTROY_ROOM}]\n"
-            ));
+            )
+            .unwrap();
         }
     }
     yaml
-}
-
-/// `livehook emulator` as a child process, killed when dropped (panics included).
-struct EmulatorProcess {
-    child: Child,
-    base_url: String,
-    // Held so that the emulator never writes into a closed pipe.
-    _stdout: Option<BufReader<ChildStdout>>,
-}
-
-impl EmulatorProcess {
-    fn start(bin: &Path, state: &Path) -> EmulatorProcess {
-        let mut child = Command::new(bin)
-            .args(["emulator", "--listen", "127.0.0.1:0", "--state"])
-            .arg(state)
-            .args(["--latency-ms", &LATENCY_MS.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("livehook emulator starts");
-        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
-        // Own the child before anything can panic, so that the guard kills it.
-        let mut emulator = EmulatorProcess {
-            child,
-            base_url: String::new(),
-            _stdout: None,
-        };
-        let mut line = String::new();
-        stdout
-            .read_line(&mut line)
-            .expect("the emulator's first line");
-        emulator.base_url = line
-            .trim_end()
-            .strip_prefix("livehook emulator listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line from the emulator: {line:?}"))
-            .to_owned();
-        emulator._stdout = Some(stdout);
-        emulator
-    }
-}
-
-impl Drop for EmulatorProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A Markdown table: text left-aligned, values right-aligned.
-fn print_table(header: &[&str; 4], rows: &[[String; 4]]) {
-    let mut widths = header.map(str::len);
-    for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.len());
-        }
-    }
-    let line = |cells: [&str; 4]| {
-        let [a, b, c, d] = cells;
-        let [wa, wb, wc, wd] = widths;
-        println!("| {a:<wa$} | {b:>wb$} | {c:<wc$} | {d:<wd$} |");
-    };
-    line(*header);
-    let dashes = widths.map(|w| "-".repeat(w));
-    println!(
-        "|-{}-|-{}:|-{}-|-{}-|",
-        dashes[0], dashes[1], dashes[2], dashes[3]
-    );
-    for row in rows {
-        line([&row[0], &row[1], &row[2], &row[3]]);
-    }
-}
-
-fn median(mut runs: Vec<Duration>) -> Duration {
-    runs.sort();
-    runs[runs.len() / 2]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
