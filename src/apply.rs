@@ -452,7 +452,8 @@ pub fn differences(plan: &AppPlan) -> Vec<String> {
                 if before.fingerprint != after.fingerprint {
                     out.push(format!(
                         "token value differs ({})",
-                        token::short_change(&after.fingerprint, &before.fingerprint)
+                        // Live (read back) first, desired second: the plan's direction.
+                        token::short_change(&before.fingerprint, &after.fingerprint)
                     ));
                 }
                 if before.enabled != after.enabled {

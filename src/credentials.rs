@@ -80,17 +80,19 @@ impl MissingVariable {
 }
 
 /// Resolves every app. `base_url` overrides every app's region or endpoint (the in-process
-/// emulator); `fallback_key` supplies a secret key when the variable is unset (the emulator's
-/// state file). Token values have no fallback: they are the user's to choose.
+/// emulator); `emulator_key` supplies the secret key of an app the emulator's state file lists, which
+/// wins over its variable. Token values have no such source: they are the user's to choose.
 pub fn resolve(
     apps: &[App],
     base_url: Option<&str>,
-    fallback_key: impl Fn(u64) -> Option<String>,
+    emulator_key: impl Fn(u64) -> Option<String>,
 ) -> Result<Vec<Credentials>, Vec<MissingVariable>> {
     let mut missing: BTreeMap<(VariableKind, String, Problem), Vec<String>> = BTreeMap::new();
     let mut resolved = Vec::with_capacity(apps.len());
     for app in apps {
-        let key = non_empty_var(&app.secret_key_env).or_else(|| fallback_key(app.sdkappid));
+        // Under `--emulator` its state file is the truth: a production key exported in the
+        // shell would only earn 70009 there, so the file's key wins when it has one.
+        let key = emulator_key(app.sdkappid).or_else(|| non_empty_var(&app.secret_key_env));
         let mut problems = Vec::new();
         if key.is_none() {
             problems.push((

@@ -15,10 +15,10 @@ pub struct Cli {
 
     /// Log what livehook does to stderr, for debugging a run: every HTTP attempt (command,
     /// SDKAppID, attempt, outcome, duration), retries and their back-off, UserSig renewals, the
-    /// emulator's start and each app's apply steps. `-vv` adds trace detail. Never logs a secret
-    /// key, UserSig, token or request URL.
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
-    pub verbose: u8,
+    /// emulator's start and each app's apply steps. Never logs a secret key, UserSig, token or
+    /// request URL.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
 
     #[command(subcommand)]
     pub command: Command,
@@ -77,8 +77,8 @@ pub struct PlanArgs {
     pub fail_on: Option<FailOn>,
 
     /// Start the built-in emulator seeded from this state file and send every app there
-    /// (offline; the file itself is not modified). Secret keys come from the state file when
-    /// their environment variable is unset.
+    /// (offline; the file itself is not modified). Apps the state file lists take its secret
+    /// keys; their environment variables are not needed.
     #[arg(long, value_name = "STATE_FILE")]
     pub emulator: Option<PathBuf>,
 
@@ -154,7 +154,7 @@ pub enum Format {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FailOn {
-    /// Fail when any callback would be deleted.
+    /// Fail when any callback or webhook token would be deleted.
     Delete,
     /// Fail when anything would be created, updated or deleted.
     Change,

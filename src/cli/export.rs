@@ -158,14 +158,7 @@ fn selected_apps(args: &ExportArgs, streams: &mut Streams) -> Option<Vec<App>> {
             }
         },
         (None, Some(url)) => {
-            let problem = match config::parse_http_url(url) {
-                Ok(parsed) if parsed.scheme() == "http" && !config::is_loopback(&parsed) => {
-                    Some("plain http is allowed only on loopback (127.0.0.1, ::1, localhost)")
-                }
-                Ok(_) => None,
-                Err(problem) => Some(problem),
-            };
-            if let Some(problem) = problem {
+            if let Err(problem) = config::check_endpoint(url) {
                 report_error(
                     streams,
                     &format!("--endpoint {url}: {problem}"),

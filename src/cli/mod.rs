@@ -82,17 +82,16 @@ pub fn run(cli: Cli, streams: &mut Streams) -> Outcome {
     }
 }
 
-/// With `-v`, livehook's own debug events go to stderr (`-vv`: trace too), coloured only when
+/// With `-v`, livehook's own debug events go to stderr, coloured only when
 /// stderr is. Events from dependencies (hyper, reqwest, rustls) are left out: they are noise to a
 /// user, and some quote the request URL, whose query carries the UserSig.
-fn init_logging(verbose: u8, colored: bool) {
+fn init_logging(verbose: bool, colored: bool) {
     use tracing_subscriber::filter::{LevelFilter, Targets};
     use tracing_subscriber::prelude::*;
-    let level = match verbose {
-        0 => return,
-        1 => LevelFilter::DEBUG,
-        _ => LevelFilter::TRACE,
-    };
+    if !verbose {
+        return;
+    }
+    let level = LevelFilter::DEBUG;
     let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(colored);

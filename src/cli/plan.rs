@@ -45,16 +45,18 @@ pub fn run(args: &PlanArgs, streams: &mut Streams) -> Outcome {
             return Outcome::Failure;
         }
     };
-    if let Some(out) = &args.out {
-        if !super::saved::write(out, &apps, &plans, streams) {
-            return Outcome::Failure;
-        }
-    }
+    // The report comes first, so that a plan that cannot be saved (an app failed) still shows
+    // why.
     let _ = streams
         .out
         .write_all(report(&plans, args.format).as_bytes());
     if args.format == Format::Github {
         append_step_summary(&plans, streams);
+    }
+    if let Some(out) = &args.out {
+        if !super::saved::write(out, &apps, &plans, streams) {
+            return Outcome::Failure;
+        }
     }
     let summary = Summary::of(&plans);
     if summary.error > 0 {
@@ -64,7 +66,14 @@ pub fn run(args: &PlanArgs, streams: &mut Streams) -> Outcome {
         let tripped: Vec<&str> = plans
             .iter()
             .filter(|p| match gate {
-                FailOn::Delete => p.action == Action::Delete,
+                // Part by part: an app that deletes its callback while creating a token counts
+                // as an update overall, and must still trip the gate.
+                FailOn::Delete => {
+                    p.callback
+                        .as_ref()
+                        .is_some_and(|c| c.action == Action::Delete)
+                        || p.token.as_ref().is_some_and(|t| t.action == Action::Delete)
+                }
                 FailOn::Change => p.action.is_change(),
             })
             .map(|p| p.name.as_str())

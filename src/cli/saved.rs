@@ -19,7 +19,7 @@ pub(super) fn write(path: &Path, apps: &[App], plans: &[AppPlan], streams: &mut 
                 path.display()
             ),
             Some(
-                "a saved plan must record every app's live state; fix the errors above and plan again",
+                "a saved plan must record every app's live state; fix the app errors shown in the plan and plan again",
             ),
         );
         return false;

@@ -75,14 +75,17 @@ impl Session {
     }
 
     /// Resolves every app's secret key and token before any request is sent. With the emulator,
-    /// every app is sent there, and a key whose variable is unset comes from its state file.
+    /// every app is sent there, and an app its state file lists takes the file's key.
     pub fn credentials(&self, apps: &[App]) -> Result<Vec<Credentials>, Failure> {
         let base_url = self.emulator.as_ref().map(Emulator::base_url);
-        let fallback = |sdkappid: u64| {
-            let state = self.emulator.as_ref()?.state();
-            state.apps.get(&sdkappid).map(|app| app.secret_key.clone())
+        // One snapshot for all apps: `state()` copies the whole state.
+        let state = self.emulator.as_ref().map(Emulator::state);
+        let emulator_key = |sdkappid: u64| {
+            let app = state.as_ref()?.apps.get(&sdkappid)?;
+            Some(app.secret_key.clone())
         };
-        credentials::resolve(apps, base_url.as_deref(), fallback).map_err(Failure::MissingVariables)
+        credentials::resolve(apps, base_url.as_deref(), emulator_key)
+            .map_err(Failure::MissingVariables)
     }
 
     pub async fn read(

@@ -188,8 +188,8 @@ fn check_location_fields(
 ) {
     if let Some(endpoint) = object.get("endpoint").and_then(Value::as_str) {
         let span = doc.spans.nearest(&format!("{pointer}/endpoint")).value;
-        match parse_http_url(endpoint) {
-            Err(why) => out.push(
+        match check_endpoint(endpoint) {
+            Err(EndpointProblem::Invalid(why)) => out.push(
                 ConfigDiagnostic::error(
                     "livehook::invalid_endpoint",
                     format!("endpoint {} is not an http:// or https:// base URL", show(&endpoint.into())),
@@ -197,7 +197,7 @@ fn check_location_fields(
                 .at(source, span, why)
                 .help("write a base URL such as `https://adminapisgp.im.qcloud.com` or `http://127.0.0.1:8080`"),
             ),
-            Ok(parsed) if parsed.query().is_some() || parsed.fragment().is_some() => out.push(
+            Err(EndpointProblem::HasQuery) => out.push(
                 ConfigDiagnostic::error(
                     "livehook::invalid_endpoint",
                     "endpoint must be a base URL without a query or fragment",
@@ -205,7 +205,7 @@ fn check_location_fields(
                 .at(source, span, "livehook appends `/v4/live_config/…` and its own query")
                 .help("remove everything from `?` or `#` on"),
             ),
-            Ok(parsed) if parsed.scheme() == "http" && !is_loopback(&parsed) => out.push(
+            Err(EndpointProblem::Insecure) => out.push(
                 ConfigDiagnostic::error(
                     "livehook::insecure_endpoint",
                     "endpoint uses plain http on a host that is not loopback",
@@ -262,6 +262,42 @@ fn check_has_location(
         )
         .help("add `region: singapore` (or another region) to the app or to `defaults`"),
     );
+}
+
+/// Why a base URL cannot be used as an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndpointProblem {
+    /// Not an absolute http(s) URL with a host; says which.
+    Invalid(&'static str),
+    /// A query or fragment: livehook appends the path and its own query.
+    HasQuery,
+    /// Plain http to a host that is not loopback: the UserSig would travel unencrypted.
+    Insecure,
+}
+
+impl std::fmt::Display for EndpointProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            EndpointProblem::Invalid(why) => why,
+            EndpointProblem::HasQuery => "an endpoint is a base URL without a query or fragment",
+            EndpointProblem::Insecure => {
+                "plain http is allowed only on loopback (127.0.0.1, ::1, localhost)"
+            }
+        })
+    }
+}
+
+/// The one rule for endpoints, wherever one comes from: a desired-state file, `export
+/// --endpoint`, or a saved plan (which could have been edited to send the UserSig elsewhere).
+pub fn check_endpoint(text: &str) -> Result<url::Url, EndpointProblem> {
+    let parsed = parse_http_url(text).map_err(EndpointProblem::Invalid)?;
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(EndpointProblem::HasQuery);
+    }
+    if parsed.scheme() == "http" && !is_loopback(&parsed) {
+        return Err(EndpointProblem::Insecure);
+    }
+    Ok(parsed)
 }
 
 /// An absolute http(s) URL with a host, or why not.

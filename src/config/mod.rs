@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use checks::{is_loopback, parse_http_url};
+pub use checks::{EndpointProblem, check_endpoint, is_loopback, parse_http_url};
 pub use diagnostic::{ConfigDiagnostic, SourceFile};
 pub use model::{CallbackSpec, Managed, TokenSpec};
 pub use suggest::did_you_mean;
@@ -359,6 +359,10 @@ fn expand(paths: &[PathBuf], diagnostics: &mut Vec<ConfigDiagnostic>) -> Vec<Pat
         found.sort();
         out.extend(found);
     }
+    // A file named twice (`livehook.yaml` and the directory holding it) is read once: otherwise
+    // each of its apps would be reported as declared twice, at the same place.
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|path| seen.insert(std::fs::canonicalize(path).unwrap_or_else(|_| path.clone())));
     out
 }
 

@@ -182,7 +182,9 @@ pub fn build(apps: &[App], plans: &[AppPlan]) -> Option<SavedPlan> {
     Some(plan)
 }
 
-fn checksum(plan: &SavedPlan) -> String {
+/// The SHA-256 a plan file carries over its own content. It detects damage, not tampering: anyone
+/// can recompute it, which is why `load` re-checks what a forged file could abuse (endpoints).
+pub fn checksum(plan: &SavedPlan) -> String {
     let unsummed = SavedPlan {
         checksum: String::new(),
         ..plan.clone()
@@ -286,13 +288,24 @@ impl SavedPlan {
                     app.name
                 )));
             }
-            if let SavedLocation::Region(name) = &app.location {
-                if Region::from_name(name).is_none() {
+            match &app.location {
+                SavedLocation::Region(name) if Region::from_name(name).is_none() => {
                     return Err(damaged(format!(
                         "app `{}` names an unknown region `{name}`",
                         app.name
                     )));
                 }
+                // The checksum is no signature: an edited endpoint must pass the same rule as one
+                // in a desired-state file, or apply could send the UserSig anywhere.
+                SavedLocation::Endpoint(url) => {
+                    if let Err(problem) = crate::config::check_endpoint(url) {
+                        return Err(damaged(format!(
+                            "app `{}` has an unusable endpoint `{url}`: {problem}",
+                            app.name
+                        )));
+                    }
+                }
+                _ => {}
             }
         }
         Ok(plan)

@@ -213,24 +213,38 @@ fn details(plan: &AppPlan) -> String {
 
 /// The token as a diff of short keyed fingerprints and `enabled`; never the value.
 fn token_diff_lines(change: &TokenChange) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "  token:");
-    if let Some(before) = &change.before {
-        let _ = writeln!(
-            out,
-            "-   value: (sensitive, {})",
-            token::short(&before.fingerprint)
-        );
-        let _ = writeln!(out, "-   enabled: {}", before.enabled);
-    }
-    if let Some(after) = &change.after {
-        let _ = writeln!(
-            out,
-            "+   value: (sensitive, {})",
-            token::short(&after.fingerprint)
-        );
-        let _ = writeln!(out, "+   enabled: {}", after.enabled);
-    }
+    let marker = match (&change.before, &change.after) {
+        (None, Some(_)) => "+",
+        (Some(_), None) => "-",
+        _ => " ",
+    };
+    let mut out = format!("{marker} token:\n");
+    let value = |fingerprint: &str| format!("(sensitive, {})", token::short(fingerprint));
+    // A field that keeps its value is shown once, unmarked, as in `git diff`.
+    let mut field =
+        |name: &str, before: Option<String>, after: Option<String>| match (before, after) {
+            (Some(b), Some(a)) if b == a => {
+                let _ = writeln!(out, "    {name}: {a}");
+            }
+            (b, a) => {
+                if let Some(b) = b {
+                    let _ = writeln!(out, "-   {name}: {b}");
+                }
+                if let Some(a) = a {
+                    let _ = writeln!(out, "+   {name}: {a}");
+                }
+            }
+        };
+    field(
+        "value",
+        change.before.as_ref().map(|b| value(&b.fingerprint)),
+        change.after.as_ref().map(|a| value(&a.fingerprint)),
+    );
+    field(
+        "enabled",
+        change.before.as_ref().map(|b| b.enabled.to_string()),
+        change.after.as_ref().map(|a| a.enabled.to_string()),
+    );
     out
 }
 
