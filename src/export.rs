@@ -132,10 +132,7 @@ pub fn to_yaml(apps: &[ExportedApp]) -> String {
     let mut out = String::new();
     out.push_str(&format!(
         "# Webhook configuration of {} exported by livehook {} from its live state.\n",
-        match apps.len() {
-            1 => "1 app".to_owned(),
-            n => format!("{n} apps"),
-        },
+        crate::render::apps(apps.len()),
         env!("CARGO_PKG_VERSION")
     ));
     if apps.iter().any(|a| a.token.is_some()) {

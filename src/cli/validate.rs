@@ -8,6 +8,7 @@ use super::args::{ValidateArgs, ValidateFormat};
 use super::{Outcome, Streams};
 use crate::config::{self, ConfigDiagnostic, Position};
 use crate::render::github::{self, Annotation, Level};
+use crate::render::plural;
 
 pub fn run(args: &ValidateArgs, streams: &mut Streams) -> Outcome {
     let (diagnostics, counts) = match config::load(&args.paths) {
@@ -103,13 +104,5 @@ fn annotation(d: &ConfigDiagnostic) -> Annotation {
             d.code.trim_start_matches("livehook::")
         ),
         message,
-    }
-}
-
-pub fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
     }
 }

@@ -50,7 +50,8 @@ impl LiveState {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex, for the digests in fingerprints and checksums.
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

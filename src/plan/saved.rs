@@ -191,8 +191,7 @@ pub fn checksum(plan: &SavedPlan) -> String {
     };
     let text = serde_json::to_string(&unsummed).expect("a saved plan serialises");
     let digest = Sha256::digest(text.as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+    format!("sha256:{}", super::hex(&digest))
 }
 
 impl SavedPlan {

@@ -67,8 +67,7 @@ pub fn fingerprint(secret_key: &Secret, sdkappid: u64, token: &str) -> String {
     mac.update(b"\0");
     mac.update(token.as_bytes());
     let digest = mac.finalize().into_bytes();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{PREFIX}{hex}")
+    format!("{PREFIX}{}", super::hex(&digest))
 }
 
 /// The short form shown in text: `sha256:` and the first 8 hex digits (design.md §3 spells it
@@ -202,10 +201,7 @@ mod tests {
         use sha2::Digest;
         let fp = fingerprint(&key(), 1, "abc");
         assert!(fp.starts_with("hmac-sha256:") && fp.len() == PREFIX.len() + 64);
-        let plain: String = Sha256::digest(b"abc")
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let plain = crate::plan::hex(&Sha256::digest(b"abc"));
         assert!(!fp.contains(&plain));
         assert_ne!(fp, fingerprint(&Secret::new("other".into()), 1, "abc"));
         assert_ne!(fp, fingerprint(&key(), 2, "abc"));

@@ -10,9 +10,14 @@ pub mod text;
 
 /// "1 app", "5 apps".
 pub fn apps(n: usize) -> String {
+    plural(n, "app")
+}
+
+/// "1 error", "3 errors": every noun livehook counts takes a plain `s`.
+pub fn plural(n: usize, word: &str) -> String {
     if n == 1 {
-        "1 app".into()
+        format!("1 {word}")
     } else {
-        format!("{n} apps")
+        format!("{n} {word}s")
     }
 }

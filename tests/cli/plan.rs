@@ -262,7 +262,7 @@ async fn missing_secret_variable_fails_before_any_request() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn colour_only_when_asked_or_on_a_terminal() {
+async fn colour_only_when_asked_never_off_a_terminal() {
     let s = setup(four_apps(), four_apps_yaml).await;
     let plain = run(&s, &["plan"]);
     assert!(
