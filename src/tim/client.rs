@@ -4,7 +4,8 @@
 //! keyed by SDKAppID (shared by every task that clones the client), and a cache of UserSigs. Each
 //! call builds the exact envelope Tencent documents, retries transient failures with jittered
 //! exponential back-off, and turns everything else into an [`ApiError`] that carries Tencent's
-//! code, `ErrorInfo` and `RequestId` but never the secret key or the UserSig.
+//! code, `ErrorInfo` and `RequestId` but never the secret key, the UserSig or the webhook token
+//! being set.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -360,6 +361,19 @@ impl Client {
         command: Command,
         body: &Value,
     ) -> Result<Envelope<Value>, ApiError> {
+        self.call_with_secrets(target, command, body, &[]).await
+    }
+
+    /// [`Client::call`] for a body that carries secrets of its own (the webhook token): besides
+    /// the UserSig and the secret key, every error's text (Tencent's `ErrorInfo` included, which
+    /// a server may fill with an echo of the request) is scrubbed of `secrets`.
+    async fn call_with_secrets(
+        &self,
+        target: &Target,
+        command: Command,
+        body: &Value,
+        secrets: &[&str],
+    ) -> Result<Envelope<Value>, ApiError> {
         let options = &self.inner.options;
         let endpoint = endpoint(target, command)?;
         let body = body.to_string();
@@ -385,7 +399,9 @@ impl Client {
                 .await;
             let waited_ms = millis(queued.elapsed());
             let started = Instant::now();
-            let result = self.attempt(&endpoint, target, command, &sig, &body).await;
+            let result = self
+                .attempt(&endpoint, target, command, &sig, &body, secrets)
+                .await;
             let duration_ms = millis(started.elapsed());
             let error = match result {
                 Ok(envelope) => {
@@ -497,7 +513,9 @@ impl Client {
     /// Creates or replaces the webhook token configuration.
     pub async fn set_callback_token(&self, t: &Target, b: &TokenBody) -> Result<(), ApiError> {
         let body = json!({"Token": b.token, "IsTokenEnable": b.enabled});
-        self.call(t, Command::SetCallbackToken, &body)
+        // A server that quotes the request in its ErrorInfo would otherwise put the token into
+        // the error, and from there into `apply`'s report.
+        self.call_with_secrets(t, Command::SetCallbackToken, &body, &[b.token.as_str()])
             .await
             .map(drop)
     }
@@ -516,6 +534,7 @@ impl Client {
         command: Command,
         sig: &Secret,
         body: &str,
+        extra_secrets: &[&str],
     ) -> Result<Envelope<Value>, ApiError> {
         let mut url = endpoint.clone();
         // `query_pairs_mut` percent-encodes each value (form encoding), so the UserSig's `*`,
@@ -527,7 +546,8 @@ impl Client {
             .append_pair("usersig", sig.expose())
             .append_pair("random", &rand::random::<u32>().to_string())
             .append_pair("contenttype", "json");
-        let secrets = [sig.expose(), target.secret_key.expose()];
+        let mut secrets = vec![sig.expose(), target.secret_key.expose()];
+        secrets.extend_from_slice(extra_secrets);
         let network = |e: reqwest::Error| ApiError::Network {
             command,
             kind: network_kind(&e),
@@ -556,8 +576,9 @@ impl Client {
             return Err(ApiError::Api {
                 command,
                 code: envelope.error_code,
-                // Tencent has no reason to echo the sig back, but ErrorInfo is free text that
-                // ends up in logs and PR comments, so it is scrubbed like everything else.
+                // Tencent has no reason to echo the sig or the token back, but ErrorInfo is free
+                // text that ends up in logs and PR comments, so it is scrubbed like everything
+                // else.
                 info: redact(&envelope.error_info, &secrets),
                 request_id: envelope.request_id,
             });
@@ -766,6 +787,8 @@ mod tests {
         Truncated,
         /// An envelope with this non-zero ErrorCode.
         Code(i64),
+        /// An envelope with this non-zero ErrorCode and this ErrorInfo.
+        CodeWithInfo(i64, String),
         /// A success envelope with this `Response`.
         Success(Value),
         /// Sleeps before answering with a success, to provoke a client timeout.
@@ -848,6 +871,11 @@ mod tests {
                 r#"{"ActionStatus":"OK","ErrorCode":0,"Erro"#.to_owned(),
             ),
             Reply::Code(code) => json_response(StatusCode::OK, envelope(code, None)),
+            Reply::CodeWithInfo(code, info) => {
+                let mut body: Value = serde_json::from_str(&envelope(code, None)).unwrap();
+                body["ErrorInfo"] = Value::from(info);
+                json_response(StatusCode::OK, body.to_string())
+            }
             Reply::Success(response) => json_response(StatusCode::OK, envelope(0, Some(response))),
             Reply::Hang(duration) => {
                 tokio::time::sleep(duration).await;
@@ -1044,6 +1072,36 @@ mod tests {
         let shown = format!("{error} {error:?}");
         assert!(shown.contains("70009") && shown.contains("Id-test-70009"));
         assert!(!shown.contains(KEY));
+    }
+
+    #[tokio::test]
+    async fn an_error_info_quoting_the_token_does_not_reveal_it() {
+        const TOKEN: &str = "hook-token-0123456789abcdef";
+        let (script, base) = serve_script(vec![Reply::CodeWithInfo(
+            codes::INVALID_PARAMETER,
+            format!("invalid parameter: Token {TOKEN:?} is not accepted ({TOKEN})"),
+        )])
+        .await;
+        let token = TokenBody {
+            token: TOKEN.into(),
+            enabled: true,
+        };
+        let error = client()
+            .set_callback_token(&target(base), &token)
+            .await
+            .unwrap_err();
+        assert_eq!(script.seen().len(), 1);
+        let ApiError::Api { code, info, .. } = &error else {
+            panic!("{error:?}");
+        };
+        assert_eq!(*code, codes::INVALID_PARAMETER);
+        assert_eq!(
+            info,
+            "invalid parameter: Token \"<redacted>\" is not accepted (<redacted>)"
+        );
+        for shown in [error.to_string(), format!("{error:?}"), error.outcome()] {
+            assert!(!shown.contains(TOKEN), "{shown}");
+        }
     }
 
     #[tokio::test]
