@@ -205,9 +205,12 @@ impl ApiError {
     }
 
     /// Whether the request may have taken effect although no answer says so: the answer was
-    /// lost to a timeout or a broken connection, cut short, or replaced by a gateway's 5xx. An
+    /// lost to a timeout or a broken connection, cut short, or replaced by a gateway's 5xx; or a
+    /// write was answered with a server-timeout code (60008, 70169, 70202), which says only that
+    /// the front end stopped waiting, not whether the backend carried the write out. Any other
     /// `ErrorCode` answer is definite (Tencent reports what it did), and so is a failure to
-    /// connect (nothing was sent).
+    /// connect (nothing was sent). A read's server timeout is not counted: a read changes
+    /// nothing, so it is simply retried.
     pub fn outcome_unknown(&self) -> bool {
         match self {
             ApiError::Network { kind, .. } => {
@@ -215,7 +218,9 @@ impl ApiError {
             }
             ApiError::Decode { .. } => true,
             ApiError::Http { status, .. } => (500..=599).contains(status),
-            ApiError::Api { .. } => false,
+            ApiError::Api { command, code, .. } => {
+                !command.is_read() && errors::is_server_timeout(*code)
+            }
         }
     }
 
@@ -351,7 +356,8 @@ impl Client {
     /// Transient failures are retried; a non-zero code that is not retried (or still fails after
     /// the retries) becomes [`ApiError::Api`].
     ///
-    /// A write whose answer was lost ([`ApiError::outcome_unknown`]) is not re-sent: it may have
+    /// A write whose answer was lost, or answered with a server timeout
+    /// ([`ApiError::outcome_unknown`]), is not re-sent: it may have
     /// taken effect, and sending it again would write twice (or meet 100300 for its own create).
     /// The error is returned at once so that the caller can read the app back and decide;
     /// `apply` does.
@@ -1187,6 +1193,53 @@ mod tests {
         // An ErrorCode is a definite answer (nothing was done): the write is retried.
         let (script, base) = serve_script(vec![Reply::Code(codes::INTERNAL_ERROR)]).await;
         client().delete_callback(&target(base)).await.unwrap();
+        assert_eq!(script.seen().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_write_answered_with_a_server_timeout_is_not_re_sent() {
+        let callback = CallbackBody {
+            url: "https://hooks.example.com/tim".into(),
+            commands: vec!["Live.CallbackAfterCreateRoom".into()],
+        };
+        for code in [60008, 70169, 70202] {
+            let (script, base) = serve_script(vec![Reply::Code(code)]).await;
+            let error = client()
+                .set_callback(&target(base), &callback)
+                .await
+                .unwrap_err();
+            assert_eq!(error.code(), Some(code));
+            assert!(error.outcome_unknown(), "{error:?}");
+            assert_eq!(script.seen().len(), 1, "{code}: a write is not re-sent");
+
+            // A read changes nothing: it is retried as before, and its error is definite.
+            let (script, base) = serve_script(vec![Reply::Code(code)]).await;
+            assert!(
+                client()
+                    .get_callback(&target(base))
+                    .await
+                    .unwrap()
+                    .is_some()
+            );
+            assert_eq!(script.seen().len(), 2, "{code}: a read is retried");
+            let (_, base) = serve(vec![], Reply::Code(code)).await;
+            let error = Client::new(ClientOptions {
+                max_retries: 1,
+                ..fast_options()
+            })
+            .unwrap()
+            .get_callback_token(&target(base))
+            .await
+            .unwrap_err();
+            assert_eq!(error.code(), Some(code));
+            assert!(!error.outcome_unknown(), "{error:?}");
+        }
+        // Other retryable codes still mean nothing was done: the write is retried.
+        let (script, base) = serve_script(vec![Reply::Code(70500)]).await;
+        client()
+            .set_callback(&target(base), &callback)
+            .await
+            .unwrap();
         assert_eq!(script.seen().len(), 2);
     }
 
