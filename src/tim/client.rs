@@ -23,6 +23,11 @@ use crate::tim::errors::{self, ErrorClass};
 use crate::tim::usersig;
 use crate::tim::wire::{CallbackBody, Command, Envelope, TokenBody, codes};
 
+/// The largest answer read. Tencent's answers are well under 1 KB; anything larger is not an
+/// answer to these calls, and reading it whole would cost memory once per app in flight and per
+/// retry.
+const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+
 /// What secrets print as, wherever they would otherwise be shown.
 const REDACTED: &str = "<redacted>";
 
@@ -559,7 +564,7 @@ impl Client {
             kind: network_kind(&e),
             message: redact(&describe(e, &self.inner.options), &secrets),
         };
-        let response = self
+        let mut response = self
             .inner
             .http
             .post(url)
@@ -572,7 +577,25 @@ impl Client {
         if status != 200 {
             return Err(ApiError::Http { command, status });
         }
-        let bytes = response.bytes().await.map_err(network)?;
+        let too_large = || ApiError::Decode {
+            command,
+            message: "answer larger than 1 MiB".into(),
+        };
+        // Refused before reading when the length is announced; otherwise read in chunks and
+        // stopped as soon as the cap is passed.
+        if response
+            .content_length()
+            .is_some_and(|length| length > MAX_ANSWER_BYTES as u64)
+        {
+            return Err(too_large());
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(network)? {
+            if bytes.len() + chunk.len() > MAX_ANSWER_BYTES {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
         let envelope: Envelope<Value> =
             serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode {
                 command,
@@ -1241,6 +1264,95 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(script.seen().len(), 2);
+    }
+
+    /// A raw HTTP/1.1 server that answers every request with `size` bytes of a JSON-looking
+    /// body (a string that never ends), announcing the length or not (then the end of the body
+    /// is the end of the connection). Returns the base URL and the number of requests answered.
+    async fn serve_huge(size: usize, announce_length: bool) -> (String, Arc<Mutex<usize>>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let answered = Arc::new(Mutex::new(0));
+        let count = answered.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    return;
+                };
+                *count.lock().unwrap() += 1;
+                tokio::spawn(async move {
+                    // Read the request head and its (small) body before answering.
+                    let mut request = Vec::new();
+                    let mut buffer = [0u8; 4096];
+                    loop {
+                        let Ok(n) = socket.read(&mut buffer).await else {
+                            return;
+                        };
+                        if n == 0 {
+                            return;
+                        }
+                        request.extend_from_slice(&buffer[..n]);
+                        let text = String::from_utf8_lossy(&request).to_lowercase();
+                        if let Some(end) = text.find("\r\n\r\n") {
+                            let length = text
+                                .lines()
+                                .find_map(|l| l.strip_prefix("content-length:"))
+                                .and_then(|v| v.trim().parse::<usize>().ok())
+                                .unwrap_or(0);
+                            if request.len() >= end + 4 + length {
+                                break;
+                            }
+                        }
+                    }
+                    let mut head =
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n".to_owned();
+                    if announce_length {
+                        head.push_str(&format!("Content-Length: {size}\r\n"));
+                    }
+                    head.push_str("Connection: close\r\n\r\n");
+                    let mut body = br#"{"ErrorInfo":""#.to_vec();
+                    body.resize(size, b'a');
+                    // The client may hang up early; that is what it should do.
+                    let _ = socket.write_all(head.as_bytes()).await;
+                    let _ = socket.write_all(&body).await;
+                    let _ = socket.shutdown().await;
+                });
+            }
+        });
+        (format!("http://{addr}"), answered)
+    }
+
+    #[tokio::test]
+    async fn answers_larger_than_the_cap_are_refused() {
+        const TWO_MIB: usize = 2 * 1024 * 1024;
+        let client = Client::new(ClientOptions {
+            timeout: Duration::from_secs(5),
+            max_retries: 1,
+            ..fast_options()
+        })
+        .unwrap();
+        for announce_length in [true, false] {
+            let (base, answered) = serve_huge(TWO_MIB, announce_length).await;
+            let error = client.get_callback(&target(base)).await.unwrap_err();
+            assert!(
+                matches!(&error, ApiError::Decode { message, .. } if message == "answer larger than 1 MiB"),
+                "length announced: {announce_length}: {error:?}"
+            );
+            assert_eq!(
+                error.to_string(),
+                "get_callback: unexpected response: answer larger than 1 MiB"
+            );
+            // A read is retried like any unreadable answer, within the retry budget.
+            assert_eq!(*answered.lock().unwrap(), 2);
+        }
+        // An answer just under the cap is read whole (and then fails to parse as JSON).
+        let (base, _) = serve_huge(MAX_ANSWER_BYTES, false).await;
+        let error = client.get_callback(&target(base)).await.unwrap_err();
+        assert!(
+            matches!(&error, ApiError::Decode { message, .. } if message != "answer larger than 1 MiB"),
+            "{error:?}"
+        );
     }
 
     #[tokio::test]
