@@ -33,6 +33,8 @@ pub fn run(args: &EmulatorArgs, streams: &mut Streams) -> Outcome {
         fault_rate: args.faults,
         stall: Duration::from_millis(args.stall_ms),
         persist_to: Some(args.state.clone()),
+        // Nobody reads the record in this process, and it would grow for as long as it runs.
+        record_requests: false,
         ..Options::default()
     };
     runtime().block_on(async {

@@ -168,7 +168,11 @@ mod tests {
             let mut picker = FaultPicker::new(0.5, &FaultKind::ALL, Some(7));
             (0..100).map(|_| picker.pick("k")).collect::<Vec<_>>()
         };
-        assert_eq!(run(), run());
+        let first = run();
+        assert_eq!(first, run());
+        // A picker that never injected a fault would pass the comparison above trivially.
+        let faults = first.iter().filter(|p| p.is_some()).count();
+        assert!((25..=75).contains(&faults), "{faults} faults in 100 at 50%");
     }
 
     #[test]

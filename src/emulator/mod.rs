@@ -66,6 +66,10 @@ pub struct Options {
     /// the fault of a request depends on its SDKAppID, command and how many such requests came
     /// before, so concurrent clients meet the same faults however their requests interleave.
     pub fault_seed: Option<u64>,
+    /// Whether every request is kept for [`Emulator::requests`], body included. Default true,
+    /// which tests rely on; a long-running emulator (`livehook emulator`) turns it off, since the
+    /// record only grows. When false, [`Emulator::requests`] is always empty.
+    pub record_requests: bool,
 }
 
 impl Default for Options {
@@ -79,6 +83,7 @@ impl Default for Options {
             persist_to: None,
             fault_kinds: FaultKind::ALL.to_vec(),
             fault_seed: None,
+            record_requests: true,
         }
     }
 }
@@ -180,7 +185,8 @@ impl Emulator {
         format!("http://{}", self.addr)
     }
 
-    /// Every request received so far, in arrival order.
+    /// Every request received so far, in arrival order. Empty when
+    /// [`Options::record_requests`] is false: nothing is recorded then.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.lock().requests.clone()
     }

@@ -40,6 +40,7 @@ pub(crate) struct Shared {
     stall: Duration,
     rate_limit: u32,
     persist_to: Option<PathBuf>,
+    record_requests: bool,
     stopped: watch::Receiver<bool>,
     sequence: AtomicU64,
 }
@@ -134,6 +135,7 @@ impl Shared {
             stall: options.stall,
             rate_limit: options.rate_limit,
             persist_to: options.persist_to.clone(),
+            record_requests: options.record_requests,
             stopped,
             // Tencent's sequence numbers are large and keep counting across clients; starting
             // at a random point makes ids from two emulator runs easy to tell apart.
@@ -215,21 +217,23 @@ impl Shared {
             Some(Ok(_)) => 0,
             Some(Err(error)) => error.code,
         };
-        let query = &incoming.query;
-        inner.requests.push(RecordedRequest {
-            command: incoming
-                .path
-                .rsplit('/')
-                .next()
-                .unwrap_or_default()
-                .to_owned(),
-            sdkappid: query.sdkappid.as_deref().and_then(|s| s.parse().ok()),
-            identifier: query.identifier.clone(),
-            body: incoming.json,
-            error_code,
-            fault,
-            at,
-        });
+        if self.record_requests {
+            let query = &incoming.query;
+            inner.requests.push(RecordedRequest {
+                command: incoming
+                    .path
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+                sdkappid: query.sdkappid.as_deref().and_then(|s| s.parse().ok()),
+                identifier: query.identifier.clone(),
+                body: incoming.json,
+                error_code,
+                fault,
+                at,
+            });
+        }
         drop(inner);
 
         let Some(outcome) = outcome else {
@@ -619,6 +623,29 @@ mod tests {
         match serde_json::from_str(text).unwrap() {
             Value::Object(map) => map,
             other => panic!("not an object: {other}"),
+        }
+    }
+
+    #[test]
+    fn requests_are_recorded_only_when_asked() {
+        for record_requests in [true, false] {
+            let (_stop, stopped) = watch::channel(false);
+            let options = Options {
+                record_requests,
+                ..Options::default()
+            };
+            let shared = Shared::new(State::default(), &options, stopped);
+            let body = Bytes::from_static(br#"{"Token":"t","IsTokenEnable":true}"#);
+            for _ in 0..3 {
+                shared.process(
+                    Instant::now(),
+                    &Method::POST,
+                    &Uri::from_static("/v4/live_config/set_callback_token?sdkappid=1"),
+                    Some(&body),
+                );
+            }
+            let recorded = shared.lock().requests.len();
+            assert_eq!(recorded, if record_requests { 3 } else { 0 });
         }
     }
 

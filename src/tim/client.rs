@@ -4,7 +4,8 @@
 //! keyed by SDKAppID (shared by every task that clones the client), and a cache of UserSigs. Each
 //! call builds the exact envelope Tencent documents, retries transient failures with jittered
 //! exponential back-off, and turns everything else into an [`ApiError`] that carries Tencent's
-//! code, `ErrorInfo` and `RequestId` but never the secret key or the UserSig.
+//! code, `ErrorInfo` and `RequestId` but never the secret key, the UserSig or the webhook token
+//! being set.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -21,6 +22,11 @@ use url::Url;
 use crate::tim::errors::{self, ErrorClass};
 use crate::tim::usersig;
 use crate::tim::wire::{CallbackBody, Command, Envelope, TokenBody, codes};
+
+/// The largest answer read. Tencent's answers are well under 1 KB; anything larger is not an
+/// answer to these calls, and reading it whole would cost memory once per app in flight and per
+/// retry.
+const MAX_ANSWER_BYTES: usize = 1024 * 1024;
 
 /// What secrets print as, wherever they would otherwise be shown.
 const REDACTED: &str = "<redacted>";
@@ -204,9 +210,12 @@ impl ApiError {
     }
 
     /// Whether the request may have taken effect although no answer says so: the answer was
-    /// lost to a timeout or a broken connection, cut short, or replaced by a gateway's 5xx. An
+    /// lost to a timeout or a broken connection, cut short, or replaced by a gateway's 5xx; or a
+    /// write was answered with a server-timeout code (60008, 70169, 70202), which says only that
+    /// the front end stopped waiting, not whether the backend carried the write out. Any other
     /// `ErrorCode` answer is definite (Tencent reports what it did), and so is a failure to
-    /// connect (nothing was sent).
+    /// connect (nothing was sent). A read's server timeout is not counted: a read changes
+    /// nothing, so it is simply retried.
     pub fn outcome_unknown(&self) -> bool {
         match self {
             ApiError::Network { kind, .. } => {
@@ -214,7 +223,9 @@ impl ApiError {
             }
             ApiError::Decode { .. } => true,
             ApiError::Http { status, .. } => (500..=599).contains(status),
-            ApiError::Api { .. } => false,
+            ApiError::Api { command, code, .. } => {
+                !command.is_read() && errors::is_server_timeout(*code)
+            }
         }
     }
 
@@ -350,7 +361,8 @@ impl Client {
     /// Transient failures are retried; a non-zero code that is not retried (or still fails after
     /// the retries) becomes [`ApiError::Api`].
     ///
-    /// A write whose answer was lost ([`ApiError::outcome_unknown`]) is not re-sent: it may have
+    /// A write whose answer was lost, or answered with a server timeout
+    /// ([`ApiError::outcome_unknown`]), is not re-sent: it may have
     /// taken effect, and sending it again would write twice (or meet 100300 for its own create).
     /// The error is returned at once so that the caller can read the app back and decide;
     /// `apply` does.
@@ -359,6 +371,19 @@ impl Client {
         target: &Target,
         command: Command,
         body: &Value,
+    ) -> Result<Envelope<Value>, ApiError> {
+        self.call_with_secrets(target, command, body, &[]).await
+    }
+
+    /// [`Client::call`] for a body that carries secrets of its own (the webhook token): besides
+    /// the UserSig and the secret key, every error's text (Tencent's `ErrorInfo` included, which
+    /// a server may fill with an echo of the request) is scrubbed of `secrets`.
+    async fn call_with_secrets(
+        &self,
+        target: &Target,
+        command: Command,
+        body: &Value,
+        secrets: &[&str],
     ) -> Result<Envelope<Value>, ApiError> {
         let options = &self.inner.options;
         let endpoint = endpoint(target, command)?;
@@ -385,7 +410,9 @@ impl Client {
                 .await;
             let waited_ms = millis(queued.elapsed());
             let started = Instant::now();
-            let result = self.attempt(&endpoint, target, command, &sig, &body).await;
+            let result = self
+                .attempt(&endpoint, target, command, &sig, &body, secrets)
+                .await;
             let duration_ms = millis(started.elapsed());
             let error = match result {
                 Ok(envelope) => {
@@ -497,7 +524,9 @@ impl Client {
     /// Creates or replaces the webhook token configuration.
     pub async fn set_callback_token(&self, t: &Target, b: &TokenBody) -> Result<(), ApiError> {
         let body = json!({"Token": b.token, "IsTokenEnable": b.enabled});
-        self.call(t, Command::SetCallbackToken, &body)
+        // A server that quotes the request in its ErrorInfo would otherwise put the token into
+        // the error, and from there into `apply`'s report.
+        self.call_with_secrets(t, Command::SetCallbackToken, &body, &[b.token.as_str()])
             .await
             .map(drop)
     }
@@ -516,6 +545,7 @@ impl Client {
         command: Command,
         sig: &Secret,
         body: &str,
+        extra_secrets: &[&str],
     ) -> Result<Envelope<Value>, ApiError> {
         let mut url = endpoint.clone();
         // `query_pairs_mut` percent-encodes each value (form encoding), so the UserSig's `*`,
@@ -527,13 +557,14 @@ impl Client {
             .append_pair("usersig", sig.expose())
             .append_pair("random", &rand::random::<u32>().to_string())
             .append_pair("contenttype", "json");
-        let secrets = [sig.expose(), target.secret_key.expose()];
+        let mut secrets = vec![sig.expose(), target.secret_key.expose()];
+        secrets.extend_from_slice(extra_secrets);
         let network = |e: reqwest::Error| ApiError::Network {
             command,
             kind: network_kind(&e),
             message: redact(&describe(e, &self.inner.options), &secrets),
         };
-        let response = self
+        let mut response = self
             .inner
             .http
             .post(url)
@@ -546,7 +577,25 @@ impl Client {
         if status != 200 {
             return Err(ApiError::Http { command, status });
         }
-        let bytes = response.bytes().await.map_err(network)?;
+        let too_large = || ApiError::Decode {
+            command,
+            message: "answer larger than 1 MiB".into(),
+        };
+        // Refused before reading when the length is announced; otherwise read in chunks and
+        // stopped as soon as the cap is passed.
+        if response
+            .content_length()
+            .is_some_and(|length| length > MAX_ANSWER_BYTES as u64)
+        {
+            return Err(too_large());
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(network)? {
+            if bytes.len() + chunk.len() > MAX_ANSWER_BYTES {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
         let envelope: Envelope<Value> =
             serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode {
                 command,
@@ -556,8 +605,9 @@ impl Client {
             return Err(ApiError::Api {
                 command,
                 code: envelope.error_code,
-                // Tencent has no reason to echo the sig back, but ErrorInfo is free text that
-                // ends up in logs and PR comments, so it is scrubbed like everything else.
+                // Tencent has no reason to echo the sig or the token back, but ErrorInfo is free
+                // text that ends up in logs and PR comments, so it is scrubbed like everything
+                // else.
                 info: redact(&envelope.error_info, &secrets),
                 request_id: envelope.request_id,
             });
@@ -766,6 +816,8 @@ mod tests {
         Truncated,
         /// An envelope with this non-zero ErrorCode.
         Code(i64),
+        /// An envelope with this non-zero ErrorCode and this ErrorInfo.
+        CodeWithInfo(i64, String),
         /// A success envelope with this `Response`.
         Success(Value),
         /// Sleeps before answering with a success, to provoke a client timeout.
@@ -848,6 +900,11 @@ mod tests {
                 r#"{"ActionStatus":"OK","ErrorCode":0,"Erro"#.to_owned(),
             ),
             Reply::Code(code) => json_response(StatusCode::OK, envelope(code, None)),
+            Reply::CodeWithInfo(code, info) => {
+                let mut body: Value = serde_json::from_str(&envelope(code, None)).unwrap();
+                body["ErrorInfo"] = Value::from(info);
+                json_response(StatusCode::OK, body.to_string())
+            }
             Reply::Success(response) => json_response(StatusCode::OK, envelope(0, Some(response))),
             Reply::Hang(duration) => {
                 tokio::time::sleep(duration).await;
@@ -1047,6 +1104,36 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_error_info_quoting_the_token_does_not_reveal_it() {
+        const TOKEN: &str = "hook-token-0123456789abcdef";
+        let (script, base) = serve_script(vec![Reply::CodeWithInfo(
+            codes::INVALID_PARAMETER,
+            format!("invalid parameter: Token {TOKEN:?} is not accepted ({TOKEN})"),
+        )])
+        .await;
+        let token = TokenBody {
+            token: TOKEN.into(),
+            enabled: true,
+        };
+        let error = client()
+            .set_callback_token(&target(base), &token)
+            .await
+            .unwrap_err();
+        assert_eq!(script.seen().len(), 1);
+        let ApiError::Api { code, info, .. } = &error else {
+            panic!("{error:?}");
+        };
+        assert_eq!(*code, codes::INVALID_PARAMETER);
+        assert_eq!(
+            info,
+            "invalid parameter: Token \"<redacted>\" is not accepted (<redacted>)"
+        );
+        for shown in [error.to_string(), format!("{error:?}"), error.outcome()] {
+            assert!(!shown.contains(TOKEN), "{shown}");
+        }
+    }
+
+    #[tokio::test]
     async fn an_expired_sig_is_regenerated_and_retried_once() {
         let (script, base) = serve_script(vec![Reply::Code(codes::USERSIG_EXPIRED)]).await;
         client().delete_callback(&target(base)).await.unwrap();
@@ -1130,6 +1217,142 @@ mod tests {
         let (script, base) = serve_script(vec![Reply::Code(codes::INTERNAL_ERROR)]).await;
         client().delete_callback(&target(base)).await.unwrap();
         assert_eq!(script.seen().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_write_answered_with_a_server_timeout_is_not_re_sent() {
+        let callback = CallbackBody {
+            url: "https://hooks.example.com/tim".into(),
+            commands: vec!["Live.CallbackAfterCreateRoom".into()],
+        };
+        for code in [60008, 70169, 70202] {
+            let (script, base) = serve_script(vec![Reply::Code(code)]).await;
+            let error = client()
+                .set_callback(&target(base), &callback)
+                .await
+                .unwrap_err();
+            assert_eq!(error.code(), Some(code));
+            assert!(error.outcome_unknown(), "{error:?}");
+            assert_eq!(script.seen().len(), 1, "{code}: a write is not re-sent");
+
+            // A read changes nothing: it is retried as before, and its error is definite.
+            let (script, base) = serve_script(vec![Reply::Code(code)]).await;
+            assert!(
+                client()
+                    .get_callback(&target(base))
+                    .await
+                    .unwrap()
+                    .is_some()
+            );
+            assert_eq!(script.seen().len(), 2, "{code}: a read is retried");
+            let (_, base) = serve(vec![], Reply::Code(code)).await;
+            let error = Client::new(ClientOptions {
+                max_retries: 1,
+                ..fast_options()
+            })
+            .unwrap()
+            .get_callback_token(&target(base))
+            .await
+            .unwrap_err();
+            assert_eq!(error.code(), Some(code));
+            assert!(!error.outcome_unknown(), "{error:?}");
+        }
+        // Other retryable codes still mean nothing was done: the write is retried.
+        let (script, base) = serve_script(vec![Reply::Code(70500)]).await;
+        client()
+            .set_callback(&target(base), &callback)
+            .await
+            .unwrap();
+        assert_eq!(script.seen().len(), 2);
+    }
+
+    /// A raw HTTP/1.1 server that answers every request with `size` bytes of a JSON-looking
+    /// body (a string that never ends), announcing the length or not (then the end of the body
+    /// is the end of the connection). Returns the base URL and the number of requests answered.
+    async fn serve_huge(size: usize, announce_length: bool) -> (String, Arc<Mutex<usize>>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let answered = Arc::new(Mutex::new(0));
+        let count = answered.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    return;
+                };
+                *count.lock().unwrap() += 1;
+                tokio::spawn(async move {
+                    // Read the request head and its (small) body before answering.
+                    let mut request = Vec::new();
+                    let mut buffer = [0u8; 4096];
+                    loop {
+                        let Ok(n) = socket.read(&mut buffer).await else {
+                            return;
+                        };
+                        if n == 0 {
+                            return;
+                        }
+                        request.extend_from_slice(&buffer[..n]);
+                        let text = String::from_utf8_lossy(&request).to_lowercase();
+                        if let Some(end) = text.find("\r\n\r\n") {
+                            let length = text
+                                .lines()
+                                .find_map(|l| l.strip_prefix("content-length:"))
+                                .and_then(|v| v.trim().parse::<usize>().ok())
+                                .unwrap_or(0);
+                            if request.len() >= end + 4 + length {
+                                break;
+                            }
+                        }
+                    }
+                    let mut head =
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n".to_owned();
+                    if announce_length {
+                        head.push_str(&format!("Content-Length: {size}\r\n"));
+                    }
+                    head.push_str("Connection: close\r\n\r\n");
+                    let mut body = br#"{"ErrorInfo":""#.to_vec();
+                    body.resize(size, b'a');
+                    // The client may hang up early; that is what it should do.
+                    let _ = socket.write_all(head.as_bytes()).await;
+                    let _ = socket.write_all(&body).await;
+                    let _ = socket.shutdown().await;
+                });
+            }
+        });
+        (format!("http://{addr}"), answered)
+    }
+
+    #[tokio::test]
+    async fn answers_larger_than_the_cap_are_refused() {
+        const TWO_MIB: usize = 2 * 1024 * 1024;
+        let client = Client::new(ClientOptions {
+            timeout: Duration::from_secs(5),
+            max_retries: 1,
+            ..fast_options()
+        })
+        .unwrap();
+        for announce_length in [true, false] {
+            let (base, answered) = serve_huge(TWO_MIB, announce_length).await;
+            let error = client.get_callback(&target(base)).await.unwrap_err();
+            assert!(
+                matches!(&error, ApiError::Decode { message, .. } if message == "answer larger than 1 MiB"),
+                "length announced: {announce_length}: {error:?}"
+            );
+            assert_eq!(
+                error.to_string(),
+                "get_callback: unexpected response: answer larger than 1 MiB"
+            );
+            // A read is retried like any unreadable answer, within the retry budget.
+            assert_eq!(*answered.lock().unwrap(), 2);
+        }
+        // An answer just under the cap is read whole (and then fails to parse as JSON).
+        let (base, _) = serve_huge(MAX_ANSWER_BYTES, false).await;
+        let error = client.get_callback(&target(base)).await.unwrap_err();
+        assert!(
+            matches!(&error, ApiError::Decode { message, .. } if message != "answer larger than 1 MiB"),
+            "{error:?}"
+        );
     }
 
     #[tokio::test]

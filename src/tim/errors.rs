@@ -100,6 +100,14 @@ pub fn classify(code: i64) -> ErrorClass {
     }
 }
 
+/// Whether the code says the server timed out (60008, 70169, 70202). Such an answer does not say
+/// whether the request was carried out: the backend may have finished the work after the
+/// front end gave up waiting. For a write that is as good as a lost answer, so the client does
+/// not re-send it blindly (see `ApiError::outcome_unknown`); a read is simply retried.
+pub fn is_server_timeout(code: i64) -> bool {
+    matches!(code, 60008 | 70169 | 70202)
+}
+
 /// A short meaning of a code in plain words.
 pub fn meaning(code: i64) -> &'static str {
     match code {
@@ -296,6 +304,17 @@ mod tests {
         assert!(hint_of(70403).contains("administrator"));
         assert!(hint_of(60016).contains("disabled"));
         assert!(hint_of(70050).contains("minute"));
+    }
+
+    #[test]
+    fn only_the_server_timeouts_are_server_timeouts() {
+        for &(code, _) in DOCUMENTED {
+            assert_eq!(
+                is_server_timeout(code),
+                [60008, 70169, 70202].contains(&code),
+                "code {code}"
+            );
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Integration tests: one binary (so it links once) with a module per concern. They run the real
 //! `livehook` binary and, where a server is needed, the emulator in-process on 127.0.0.1:0.
 
+mod answer_tampering;
 mod apply;
 mod ci_formats;
 mod durability;
