@@ -402,7 +402,9 @@ fn lost_reason(error: &ApiError) -> String {
         ApiError::Network { kind, .. } => format!("network {}", kind.as_str()),
         ApiError::Http { status, .. } => format!("HTTP {status}"),
         ApiError::Decode { .. } => "unreadable answer".into(),
-        ApiError::Api { code, .. } => format!("error {code}"),
+        ApiError::Api { code, .. } => {
+            format!("error {code}: {}", crate::tim::errors::meaning(*code))
+        }
     }
 }
 

@@ -45,8 +45,10 @@ impl Session {
     ) -> Result<Self, Failure> {
         let emulator = match seed {
             Some(state) => {
+                // Nothing reads the in-process emulator's request log; do not keep one.
                 let options = Options {
                     persist_to,
+                    record_requests: false,
                     ..Options::default()
                 };
                 let persisting = options.persist_to.is_some();

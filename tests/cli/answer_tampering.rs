@@ -153,7 +153,8 @@ async fn a_create_answered_with_a_server_timeout_is_read_back_not_sent_again() {
         assert_eq!(output.status.code(), Some(0), "{code}: {text}");
         assert!(
             text.contains(&format!(
-                "created, verified\n      set_callback's answer was lost (error {code}); read back: it had taken effect\n"
+                "created, verified\n      set_callback's answer was lost (error {code}: {}); read back: it had taken effect\n",
+                livehook::tim::errors::meaning(code)
             )),
             "{code}: {text}"
         );
