@@ -4,39 +4,44 @@
 
 use std::path::Path;
 
-use livehook::emulator::{AppState, Options, State};
+use livehook::emulator::{AppState, Emulator, Options, State};
 
 use crate::plan::{four_apps, four_apps_yaml, run, setup};
 use crate::support::{SECRET_KEY, callback, livehook, start_emulator, stderr, stdout, token};
+
+/// An emulator holding one app (SDKAppID 1400000001) and a `livehook.yaml` declaring `app_yaml`
+/// (its first line names the app) for it at the emulator's endpoint.
+async fn one_app(app: AppState, app_yaml: &str) -> (Emulator, tempfile::TempDir) {
+    let state = State {
+        apps: [(1400000001, app)].into_iter().collect(),
+    };
+    let emulator = start_emulator(state, Options::default()).await;
+    let (name_line, rest) = app_yaml.split_once('\n').unwrap();
+    let yaml = format!(
+        "version: 1\napps:\n{name_line}\n    sdkappid: 1400000001\n    endpoint: {}\n{rest}",
+        emulator.base_url()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("livehook.yaml"), yaml).unwrap();
+    (emulator, dir)
+}
 
 /// Deleting the callback while creating a token is an "update" overall; `--fail-on delete` must
 /// still trip.
 #[tokio::test(flavor = "multi_thread")]
 async fn fail_on_delete_sees_a_callback_delete_inside_an_update() {
-    let state = State {
-        apps: [(
-            1400000001,
-            AppState {
-                callback: callback(
-                    "https://old.example.com/hook",
-                    &["Live.CallbackAfterCreateRoom"],
-                ),
-                ..AppState::new(SECRET_KEY)
-            },
-        )]
-        .into_iter()
-        .collect(),
-    };
-    let emulator = start_emulator(state, Options::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("livehook.yaml"),
-        format!(
-            "version: 1\napps:\n  mixed:\n    sdkappid: 1400000001\n    endpoint: {}\n    callback: absent\n    token: {{value_env: HOOK_TOKEN, enabled: true}}\n",
-            emulator.base_url()
+    let app = AppState {
+        callback: callback(
+            "https://old.example.com/hook",
+            &["Live.CallbackAfterCreateRoom"],
         ),
+        ..AppState::new(SECRET_KEY)
+    };
+    let (_emulator, dir) = one_app(
+        app,
+        "  mixed:\n    callback: absent\n    token: {value_env: HOOK_TOKEN, enabled: true}\n",
     )
-    .unwrap();
+    .await;
     let env = [
         ("TIM_SECRET_KEY", SECRET_KEY),
         ("HOOK_TOKEN", "a-token-for-the-gate"),
@@ -110,27 +115,15 @@ fn a_file_named_twice_is_read_once() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn markdown_shows_an_enabled_only_token_change_without_a_value_change() {
-    let state = State {
-        apps: [(
-            1400000001,
-            AppState {
-                token: token("same-token-value-1", false),
-                ..AppState::new(SECRET_KEY)
-            },
-        )]
-        .into_iter()
-        .collect(),
+    let app = AppState {
+        token: token("same-token-value-1", false),
+        ..AppState::new(SECRET_KEY)
     };
-    let emulator = start_emulator(state, Options::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("livehook.yaml"),
-        format!(
-            "version: 1\napps:\n  t:\n    sdkappid: 1400000001\n    endpoint: {}\n    token: {{value_env: HOOK_TOKEN, enabled: true}}\n",
-            emulator.base_url()
-        ),
+    let (_emulator, dir) = one_app(
+        app,
+        "  t:\n    token: {value_env: HOOK_TOKEN, enabled: true}\n",
     )
-    .unwrap();
+    .await;
     let env = [
         ("TIM_SECRET_KEY", SECRET_KEY),
         ("HOOK_TOKEN", "same-token-value-1"),
