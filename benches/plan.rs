@@ -173,14 +173,70 @@ fn main() {
         per_call = Some(wall / apps as u32);
         size.curl = Some((wall, runs));
     }
+    let headline = config
+        .full
+        .then(|| headline_case(&bin, dir.path(), &emulator.base_url));
     drop(emulator);
 
     print_report(&config, &sizes, version, skipped);
+    if let Some((parallel, serial)) = headline {
+        print_headline(parallel, serial);
+    }
     println!();
     println!(
         "load average at end: {}; plan bench wall time {:.0} s",
         common::load_average(),
         started.elapsed().as_secs_f64()
+    );
+}
+
+/// Apps and parallelism of the first benchmark livehook promised (issue 3): 400 apps at P=50
+/// against P=1, within 1.5x of the ideal and at least 20x faster than serial.
+const HEADLINE_APPS: u64 = 400;
+const HEADLINE_P: u64 = 50;
+
+/// Median of five runs at P=50 and one serial run, over 400 apps.
+fn headline_case(bin: &Path, dir: &Path, endpoint: &str) -> (Duration, Duration) {
+    let yaml = dir.join("livehook-headline.yaml");
+    std::fs::write(&yaml, desired_yaml(endpoint, HEADLINE_APPS)).expect("YAML written");
+    plan(bin, &yaml, HEADLINE_APPS, HEADLINE_P, None);
+    eprintln!("plan: {HEADLINE_APPS} apps at --parallelism {HEADLINE_P} (5 runs) and 1 (1 run)");
+    let parallel = median(
+        (0..5)
+            .map(|_| plan(bin, &yaml, HEADLINE_APPS, HEADLINE_P, None))
+            .collect(),
+    );
+    let serial = plan(bin, &yaml, HEADLINE_APPS, 1, None);
+    (parallel, serial)
+}
+
+fn print_headline(parallel: Duration, serial: Duration) {
+    let ideal = Duration::from_millis(HEADLINE_APPS.div_ceil(HEADLINE_P) * LATENCY_MS);
+    let to_ideal = parallel.as_secs_f64() / ideal.as_secs_f64();
+    let speedup = serial.as_secs_f64() / parallel.as_secs_f64();
+    let verdict = |met: bool| if met { "met" } else { "MISSED" };
+    println!();
+    println!("| {HEADLINE_APPS} apps                        |      value | target   | result |");
+    println!("|----------------------------------|-----------:|----------|--------|");
+    println!(
+        "| ideal ceil({HEADLINE_APPS}/{HEADLINE_P}) x {LATENCY_MS} ms         | {:>7.1} ms |          |        |",
+        ideal.as_secs_f64() * 1e3
+    );
+    println!(
+        "| plan --parallelism {HEADLINE_P} (median of 5) | {:>7.1} ms |          |        |",
+        parallel.as_secs_f64() * 1e3
+    );
+    println!(
+        "| ratio to ideal                   | {to_ideal:>9.2}x | <= 1.50x | {:>6} |",
+        verdict(to_ideal <= 1.5)
+    );
+    println!(
+        "| plan --parallelism 1             | {:>7.1} ms |          |        |",
+        serial.as_secs_f64() * 1e3
+    );
+    println!(
+        "| speed-up of P={HEADLINE_P} over P=1        | {speedup:>9.1}x | >= 20.0x | {:>6} |",
+        verdict(speedup >= 20.0)
     );
 }
 
