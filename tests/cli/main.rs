@@ -18,4 +18,5 @@ mod snapshot_audit;
 mod soak;
 mod support;
 mod token;
+mod usage;
 mod validate;
