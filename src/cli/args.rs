@@ -106,7 +106,33 @@ pub struct ClientArgs {
     pub retry_backoff_scale: f64,
 }
 
+impl Command {
+    /// The client settings of a command that sends requests.
+    pub fn client_args(&self) -> Option<&ClientArgs> {
+        match self {
+            Command::Plan(args) => Some(&args.client),
+            Command::Apply(args) => Some(&args.client),
+            Command::Export(args) => Some(&args.client),
+            _ => None,
+        }
+    }
+}
+
+/// Tencent's backend gives up after about 3 s; a client that gives up sooner cuts off answers
+/// that were on their way.
+pub const TENCENT_BACKEND_TIMEOUT_SECS: f64 = 3.0;
+
 impl ClientArgs {
+    /// A warning for settings that work but fight Tencent's own timing.
+    pub fn warning(&self) -> Option<String> {
+        (self.request_timeout <= TENCENT_BACKEND_TIMEOUT_SECS).then(|| {
+            format!(
+                "--request-timeout {} s is not above Tencent's {TENCENT_BACKEND_TIMEOUT_SECS} s backend timeout: answers that take longer are cut off and retried",
+                self.request_timeout
+            )
+        })
+    }
+
     pub fn options(&self) -> crate::tim::client::ClientOptions {
         let timeout = std::time::Duration::from_secs_f64(self.request_timeout);
         let defaults = crate::tim::client::ClientOptions::default();

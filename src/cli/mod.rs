@@ -55,6 +55,17 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     };
     let mut streams = Streams::from_process(cli.color);
     init_logging(cli.verbose, streams.err_colored);
+    if let Some(warning) = cli.command.client_args().and_then(|c| c.warning()) {
+        let yellow = anstyle::AnsiColor::Yellow
+            .on_default()
+            .effects(anstyle::Effects::BOLD);
+        let _ = writeln!(
+            streams.err,
+            "{}warning:{} {warning}",
+            yellow.render(),
+            yellow.render_reset()
+        );
+    }
     let outcome = run(cli, &mut streams);
     let _ = streams.out.flush();
     ExitCode::from(outcome.exit_code())

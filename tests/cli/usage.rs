@@ -42,3 +42,35 @@ fn usage_errors_exit_1_not_2() {
     let output = livehook(Path::new("."), &[], &[]);
     assert_eq!(output.status.code(), Some(1), "no command is a usage error");
 }
+
+#[test]
+fn a_request_timeout_below_tencents_own_is_warned_about() {
+    let output = livehook(
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        &[
+            "plan",
+            "examples/livehook.yaml",
+            "--emulator",
+            "examples/emulator-state.json",
+            "--request-timeout",
+            "1",
+        ],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        stderr(&output),
+        "warning: --request-timeout 1 s is not above Tencent's 3 s backend timeout: answers that take longer are cut off and retried\n"
+    );
+    let output = livehook(
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        &[
+            "plan",
+            "examples/livehook.yaml",
+            "--emulator",
+            "examples/emulator-state.json",
+        ],
+        &[],
+    );
+    assert_eq!(stderr(&output), "", "no warning at the default");
+}
