@@ -11,6 +11,9 @@ const CREATE_ROOM: &str = "Live.CallbackAfterCreateRoom";
 const DESTROY_ROOM: &str = "Live.CallbackAfterDestroyRoom";
 /// The token the desired state asks for (in `HOOK_TOKEN`).
 pub(crate) const NEW_TOKEN: &str = "tok-new-7f3a9c51";
+/// The tokens live before apply (of `update-me` and `delete-me`).
+pub(crate) const OLD_TOKEN: &str = "tok-old-0001";
+pub(crate) const LEGACY_TOKEN: &str = "tok-legacy-0003";
 
 /// One app per kind of change: create (callback and token), update (both), delete (both),
 /// and one to leave alone.
@@ -30,14 +33,14 @@ fn four_apps() -> State {
                         "https://old.example.com/hook",
                         &[CREATE_ROOM, "Live.CallbackAfterUpdateRoomInfo"],
                     ),
-                    token("tok-old-0001", false),
+                    token(OLD_TOKEN, false),
                 ),
             ),
             (
                 1400000003,
                 app(
                     callback("https://legacy.example.com/hook", &[CREATE_ROOM]),
-                    token("tok-legacy-0003", true),
+                    token(LEGACY_TOKEN, true),
                 ),
             ),
             (

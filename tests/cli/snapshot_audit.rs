@@ -10,6 +10,8 @@ fn test_secrets() -> Vec<String> {
     let mut secrets: Vec<String> = [
         SECRET_KEY,
         crate::apply::NEW_TOKEN,
+        crate::apply::OLD_TOKEN,
+        crate::apply::LEGACY_TOKEN,
         crate::emulator::TOKEN_VALUE,
         crate::export::LIVE_TOKEN,
         crate::token::DESIRED_TOKEN,
