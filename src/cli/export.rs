@@ -227,16 +227,12 @@ fn is_env_name(name: &str) -> bool {
 }
 
 fn report_read_error(streams: &mut Streams, app: &App, error: &AppError) {
-    let mut message = format!("cannot export `{}` (sdkappid {}): ", app.name, app.sdkappid);
-    if let Some(command) = error.command {
-        message.push_str(&format!("{command} failed: "));
-    }
-    match (error.code, &error.meaning) {
-        (Some(code), Some(meaning)) => {
-            message.push_str(&format!("error {code} ({meaning}): {}", error.message))
-        }
-        _ => message.push_str(&error.message),
-    }
+    let mut message = format!(
+        "cannot export `{}` (sdkappid {}): {}",
+        app.name,
+        app.sdkappid,
+        error.summary()
+    );
     if let Some(id) = &error.request_id {
         message.push_str(&format!(" (RequestId {id})"));
     }

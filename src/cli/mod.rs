@@ -56,15 +56,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let mut streams = Streams::from_process(cli.color);
     init_logging(cli.verbose, streams.err_colored);
     if let Some(warning) = cli.command.client_args().and_then(|c| c.warning()) {
-        let yellow = anstyle::AnsiColor::Yellow
-            .on_default()
-            .effects(anstyle::Effects::BOLD);
-        let _ = writeln!(
-            streams.err,
-            "{}warning:{} {warning}",
-            yellow.render(),
-            yellow.render_reset()
-        );
+        report(&mut streams, Severity::Warning, &warning, None);
     }
     let outcome = run(cli, &mut streams);
     let _ = streams.out.flush();
@@ -125,14 +117,26 @@ fn runtime() -> tokio::runtime::Runtime {
 /// Writes `error: MESSAGE` (and `help: HELP`) to stderr: the shape of every failure that is not
 /// about a place in a desired-state file.
 fn report_error(streams: &mut Streams, message: &str, help: Option<&str>) {
-    let red = anstyle::AnsiColor::Red
-        .on_default()
-        .effects(anstyle::Effects::BOLD);
+    report(streams, Severity::Error, message, help);
+}
+
+enum Severity {
+    Error,
+    Warning,
+}
+
+/// `error: …` in bold red or `warning: …` in bold yellow, then an optional `help:` line.
+fn report(streams: &mut Streams, severity: Severity, message: &str, help: Option<&str>) {
+    let (label, colour) = match severity {
+        Severity::Error => ("error:", anstyle::AnsiColor::Red),
+        Severity::Warning => ("warning:", anstyle::AnsiColor::Yellow),
+    };
+    let style = colour.on_default().effects(anstyle::Effects::BOLD);
     let _ = writeln!(
         streams.err,
-        "{}error:{} {message}",
-        red.render(),
-        red.render_reset()
+        "{}{label}{} {message}",
+        style.render(),
+        style.render_reset()
     );
     if let Some(help) = help {
         let _ = writeln!(streams.err, "  help: {help}");

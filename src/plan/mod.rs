@@ -144,8 +144,8 @@ fn difference(left: Option<&CallbackBody>, right: Option<&CallbackBody>) -> Vec<
         .collect()
 }
 
-/// Why an app could not be planned.
-#[derive(Debug, Clone)]
+/// Why an app could not be planned. Serialises as the `error` object of the JSON reports.
+#[derive(Debug, Clone, Serialize)]
 pub struct AppError {
     /// The call that failed, when one did.
     pub command: Option<Command>,
@@ -156,6 +156,24 @@ pub struct AppError {
     pub message: String,
     pub request_id: Option<String>,
     pub hint: Option<String>,
+}
+
+impl AppError {
+    /// One line: `get_callback failed: error 70009 (meaning): ErrorInfo`, as every text report
+    /// shows it (the RequestId and hint go on lines of their own).
+    pub fn summary(&self) -> String {
+        let mut line = String::new();
+        if let Some(command) = self.command {
+            line.push_str(&format!("{command} failed: "));
+        }
+        match (self.code, &self.meaning) {
+            (Some(code), Some(meaning)) => {
+                line.push_str(&format!("error {code} ({meaning}): {}", self.message));
+            }
+            _ => line.push_str(&self.message),
+        }
+        line
+    }
 }
 
 impl From<&ApiError> for AppError {

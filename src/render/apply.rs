@@ -120,17 +120,7 @@ fn sign_of(action: Action) -> (&'static str, Style) {
 }
 
 fn error_lines(out: &mut String, error: &AppError) {
-    let mut line = String::new();
-    if let Some(command) = error.command {
-        let _ = write!(line, "{command} failed: ");
-    }
-    match (error.code, &error.meaning) {
-        (Some(code), Some(meaning)) => {
-            let _ = write!(line, "error {code} ({meaning}): {}", error.message);
-        }
-        _ => line.push_str(&error.message),
-    }
-    let _ = writeln!(out, "      {line}");
+    let _ = writeln!(out, "      {}", error.summary());
     if let Some(id) = &error.request_id {
         let _ = writeln!(out, "      RequestId: {id}");
     }
@@ -170,14 +160,7 @@ fn app(o: &AppOutcome) -> Value {
         "differences": differences,
         "refused_because": reasons,
         "error": match &o.status {
-            Status::Failed(e) => json!({
-                "command": e.command,
-                "code": e.code,
-                "meaning": e.meaning,
-                "message": e.message,
-                "request_id": e.request_id,
-                "hint": e.hint,
-            }),
+            Status::Failed(e) => json!(e),
             _ => Value::Null,
         },
     })

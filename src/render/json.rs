@@ -63,14 +63,7 @@ fn app(plan: &AppPlan) -> Value {
         "after": after.map(callback),
         "token": token(plan),
         "fingerprint": plan.fingerprint,
-        "error": plan.error.as_ref().map(|e| json!({
-            "command": e.command,
-            "code": e.code,
-            "meaning": e.meaning,
-            "message": e.message,
-            "request_id": e.request_id,
-            "hint": e.hint,
-        })),
+        "error": plan.error,
     })
 }
 

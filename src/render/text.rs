@@ -277,17 +277,7 @@ fn url_diff(old: &str, new: &str) -> (String, String) {
 fn error_block(out: &mut String, plan: &AppPlan) {
     let Some(error) = &plan.error else { return };
     heading(out, plan, "could not be read");
-    let mut line = String::new();
-    if let Some(command) = error.command {
-        let _ = write!(line, "{command} failed: ");
-    }
-    match (error.code, &error.meaning) {
-        (Some(code), Some(meaning)) => {
-            let _ = write!(line, "error {code} ({meaning}): {}", error.message);
-        }
-        _ => line.push_str(&error.message),
-    }
-    let _ = writeln!(out, "  {} {line}", paint(ERROR, "!"));
+    let _ = writeln!(out, "  {} {}", paint(ERROR, "!"), error.summary());
     if let Some(id) = &error.request_id {
         let _ = writeln!(out, "    RequestId: {id}");
     }
