@@ -134,11 +134,17 @@ impl CallbackChange {
 }
 
 fn difference(left: Option<&CallbackBody>, right: Option<&CallbackBody>) -> Vec<String> {
-    let Some(left) = left else { return Vec::new() };
-    let right: BTreeSet<&String> = right
-        .map(|r| r.commands.iter().collect())
-        .unwrap_or_default();
-    sorted(&left.commands)
+    match (left, right) {
+        (None, _) => Vec::new(),
+        (Some(left), None) => sorted(&left.commands),
+        (Some(left), Some(right)) => words_only_in(&left.commands, &right.commands),
+    }
+}
+
+/// Command words in `left` and not in `right`, sorted and without repeats (lists are sets).
+pub(crate) fn words_only_in(left: &[String], right: &[String]) -> Vec<String> {
+    let right: BTreeSet<&String> = right.iter().collect();
+    sorted(left)
         .into_iter()
         .filter(|w| !right.contains(w))
         .collect()

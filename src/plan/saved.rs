@@ -379,14 +379,14 @@ pub fn moved(planned: &LiveState, now: &LiveState) -> Vec<String> {
                     p.url, n.url
                 ));
             }
-            let gained = words_only_in(&n.commands, &p.commands);
+            let gained = super::words_only_in(&n.commands, &p.commands);
             if !gained.is_empty() {
                 out.push(format!(
                     "callback commands gained {} since the plan",
                     gained.join(", ")
                 ));
             }
-            let lost = words_only_in(&p.commands, &n.commands);
+            let lost = super::words_only_in(&p.commands, &n.commands);
             if !lost.is_empty() {
                 out.push(format!(
                     "callback commands lost {} since the plan",
@@ -416,17 +416,6 @@ pub fn moved(planned: &LiveState, now: &LiveState) -> Vec<String> {
         (None, None) => {}
     }
     out
-}
-
-fn words_only_in(left: &[String], right: &[String]) -> Vec<String> {
-    let mut words: Vec<String> = left
-        .iter()
-        .filter(|w| !right.contains(w))
-        .cloned()
-        .collect();
-    words.sort();
-    words.dedup();
-    words
 }
 
 #[cfg(test)]
