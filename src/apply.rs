@@ -10,10 +10,6 @@
 //! Calls are ordered so that no event is sent with a half-configured webhook: a token is set
 //! before the callback is created or changed, and deleted only after the callback is gone.
 
-use std::sync::Arc;
-
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 use tracing::debug;
 
 use crate::config::App;
@@ -141,25 +137,12 @@ pub struct Job {
 /// Applies every job, at most `parallelism` apps at a time, and returns the outcomes in the
 /// order of `jobs`.
 pub async fn apply_all(client: &Client, jobs: Vec<Job>, parallelism: usize) -> Vec<AppOutcome> {
-    let permits = Arc::new(Semaphore::new(parallelism.max(1)));
-    let mut tasks = JoinSet::new();
     let plans: Vec<AppPlan> = jobs.iter().map(|j| j.plan.clone()).collect();
-    for (index, job) in jobs.into_iter().enumerate() {
+    let outcomes = crate::fanout::bounded(jobs, parallelism, |job| {
         let client = client.clone();
-        let permits = permits.clone();
-        tasks.spawn(async move {
-            // The semaphore is never closed, so acquiring only waits.
-            let _permit = permits.acquire_owned().await;
-            (index, apply_app(&client, &job).await)
-        });
-    }
-    let mut outcomes: Vec<Option<AppOutcome>> = vec![None; plans.len()];
-    while let Some(joined) = tasks.join_next().await {
-        // A panicking task is a livehook bug; it is reported as that app's failure below.
-        if let Ok((index, outcome)) = joined {
-            outcomes[index] = Some(outcome);
-        }
-    }
+        async move { apply_app(&client, &job).await }
+    })
+    .await;
     outcomes
         .into_iter()
         .zip(&plans)
@@ -167,14 +150,7 @@ pub async fn apply_all(client: &Client, jobs: Vec<Job>, parallelism: usize) -> V
             outcome.unwrap_or_else(|| {
                 AppOutcome::without_calls(
                     plan,
-                    Status::Failed(AppError {
-                        command: None,
-                        code: None,
-                        meaning: None,
-                        message: "applying this app failed unexpectedly".into(),
-                        request_id: None,
-                        hint: Some("please report this as a livehook bug".into()),
-                    }),
+                    Status::Failed(AppError::bug("applying this app failed unexpectedly")),
                 )
             })
         })

@@ -10,6 +10,7 @@ pub mod config;
 pub mod credentials;
 pub mod emulator;
 pub mod export;
+pub mod fanout;
 pub mod plan;
 pub mod render;
 pub mod tim;

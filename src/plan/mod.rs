@@ -165,6 +165,18 @@ pub struct AppError {
 }
 
 impl AppError {
+    /// A failure that can only be a livehook bug (a task that panicked).
+    pub fn bug(what: &str) -> AppError {
+        AppError {
+            command: None,
+            code: None,
+            meaning: None,
+            message: what.to_owned(),
+            request_id: None,
+            hint: Some("please report this as a livehook bug".into()),
+        }
+    }
+
     /// One line: `get_callback failed: error 70009 (meaning): ErrorInfo`, as every text report
     /// shows it (the RequestId and hint go on lines of their own).
     pub fn summary(&self) -> String {

@@ -3,9 +3,6 @@
 
 use std::sync::Arc;
 
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
-
 use super::token::{self, LiveToken, TokenState};
 use super::{AppError, LiveState};
 use crate::credentials::Credentials;
@@ -21,42 +18,19 @@ pub async fn read_all(
     parallelism: usize,
     on_done: Arc<dyn Fn() + Send + Sync>,
 ) -> Vec<Result<LiveState, AppError>> {
-    let permits = Arc::new(Semaphore::new(parallelism.max(1)));
-    let mut tasks = JoinSet::new();
-    for (index, target) in targets.iter().enumerate() {
+    let reads = crate::fanout::bounded(targets.to_vec(), parallelism, |target| {
         let client = client.clone();
-        let target = target.clone();
-        let permits = permits.clone();
         let on_done = on_done.clone();
-        tasks.spawn(async move {
-            // The semaphore is never closed, so acquiring only waits.
-            let _permit = permits.acquire_owned().await;
+        async move {
             let result = read_one(&client, &target).await;
             on_done();
-            (index, result)
-        });
-    }
-    let mut results: Vec<Option<Result<LiveState, AppError>>> = vec![None; targets.len()];
-    while let Some(joined) = tasks.join_next().await {
-        // A panicking task is a livehook bug; it is reported as that app's error below.
-        if let Ok((index, result)) = joined {
-            results[index] = Some(result);
+            result
         }
-    }
-    results
+    })
+    .await;
+    reads
         .into_iter()
-        .map(|r| {
-            r.unwrap_or_else(|| {
-                Err(AppError {
-                    command: None,
-                    code: None,
-                    meaning: None,
-                    message: "reading this app failed unexpectedly".into(),
-                    request_id: None,
-                    hint: Some("please report this as a livehook bug".into()),
-                })
-            })
-        })
+        .map(|r| r.unwrap_or_else(|| Err(AppError::bug("reading this app failed unexpectedly"))))
         .collect()
 }
 
