@@ -59,10 +59,18 @@ async fn a_thousand_concurrent_calls_for_one_sdkappid_stay_under_200_per_second(
         },
     )
     .await;
-    // Short timeouts and back-offs, so that retries come fast and pile onto the limiter.
+    // Short back-offs, so that retries come fast and pile onto the limiter. The timeouts are
+    // well under the 5 s stall, so stalled answers are cut off and retried, yet long enough that
+    // an answer merely slowed by a loaded machine (CI runs the whole suite on 2 cores, and this
+    // test's emulator shares its runtime with 1,000 tasks) is not taken for a fault. More retries
+    // than the default: every read must succeed, and at a 10% fault rate the chance that any of
+    // the 750 reads meets 11 faults in a row is under 10^-8, where with the default 5 attempts
+    // it was nearly 1% a run before load-induced timeouts added to it (CI once saw a read give
+    // up that way).
     let client = Client::new(ClientOptions {
-        timeout: Duration::from_millis(500),
-        connect_timeout: Duration::from_millis(500),
+        timeout: Duration::from_secs(2),
+        connect_timeout: Duration::from_secs(2),
+        max_retries: 10,
         min_backoff: Duration::from_millis(5),
         max_backoff: Duration::from_millis(40),
         rate_limit_min_backoff: Duration::from_millis(20),
