@@ -482,13 +482,7 @@ mod tests {
                 commands: body(url).commands,
             })),
             token: None,
-            origin: Origin {
-                app: here,
-                callback: None,
-                url: None,
-                commands: Vec::new(),
-                token: None,
-            },
+            origin: Origin::at(here),
         }
     }
 

@@ -201,17 +201,11 @@ fn selected_apps(args: &ExportArgs, streams: &mut Streams) -> Option<Vec<App>> {
                 secret_key_env: args.secret_key_env.clone(),
                 callback: None,
                 token: None,
-                origin: Origin {
-                    app: Position {
-                        file: "(command line)".into(),
-                        line: 1,
-                        column: 1,
-                    },
-                    callback: None,
-                    url: None,
-                    commands: Vec::new(),
-                    token: None,
-                },
+                origin: Origin::at(Position {
+                    file: "(command line)".into(),
+                    line: 1,
+                    column: 1,
+                }),
             })
             .collect(),
     )

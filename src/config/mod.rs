@@ -9,6 +9,7 @@ mod suggest;
 mod yaml;
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -61,11 +62,28 @@ pub struct Position {
 #[derive(Debug, Clone)]
 pub struct Origin {
     pub app: Position,
+    /// The byte range of the app's key (its name as written, quotes included) in its file, for
+    /// diagnostics that underline it; empty for an app that did not come from a file.
+    pub app_key: Range<usize>,
     pub callback: Option<Position>,
     pub url: Option<Position>,
     /// Each command word and where it is written.
     pub commands: Vec<(String, Position)>,
     pub token: Option<Position>,
+}
+
+impl Origin {
+    /// An app declared at `app`, with no parts placed: apps made by commands and tests.
+    pub fn at(app: Position) -> Origin {
+        Origin {
+            app,
+            app_key: 0..0,
+            callback: None,
+            url: None,
+            commands: Vec::new(),
+            token: None,
+        }
+    }
 }
 
 /// One app with defaults merged: what plan and apply act on.
@@ -214,6 +232,10 @@ fn resolve(file: model::DesiredStateFile, doc: &Document, source: &SourceFile) -
                     line: 1,
                     column: 1,
                 }),
+                app_key: doc
+                    .spans
+                    .get(&base)
+                    .map_or(0..0, |spans| spans.key_or_value()),
                 callback: position(&format!("{base}/callback"), true),
                 url: position(&format!("{base}/callback/url"), false),
                 commands,
@@ -256,14 +278,7 @@ fn check_across_apps(apps: &[App], files: &[SourceFile], out: &mut Vec<ConfigDia
     for app in apps {
         let source = files.iter().find(|f| f.name == app.origin.app.file);
         let here = |d: ConfigDiagnostic| match source {
-            Some(source) => {
-                let offset = offset_of(source, &app.origin.app);
-                d.at(
-                    source,
-                    offset..offset + app.name.len(),
-                    "declared again here",
-                )
-            }
+            Some(source) => d.at(source, app.origin.app_key.clone(), "declared again here"),
             None => d,
         };
         if let Some(first) = by_name.insert(&app.name, app) {
@@ -295,21 +310,6 @@ fn check_across_apps(apps: &[App], files: &[SourceFile], out: &mut Vec<ConfigDia
             ));
         }
     }
-}
-
-fn offset_of(source: &SourceFile, position: &Position) -> usize {
-    let line_start: usize = source
-        .text
-        .split_inclusive('\n')
-        .take(position.line - 1)
-        .map(str::len)
-        .sum();
-    let column: usize = source.text[line_start..]
-        .chars()
-        .take(position.column - 1)
-        .map(char::len_utf8)
-        .sum();
-    line_start + column
 }
 
 /// Files named, and the `*.yaml` / `*.yml` files of directories named (sorted, not recursive).

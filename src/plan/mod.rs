@@ -435,13 +435,7 @@ mod tests {
             secret_key_env: "K".into(),
             callback,
             token: None,
-            origin: Origin {
-                app: here,
-                callback: None,
-                url: None,
-                commands: Vec::new(),
-                token: None,
-            },
+            origin: Origin::at(here),
         }
     }
 

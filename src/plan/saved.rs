@@ -339,13 +339,7 @@ impl SavedApp {
                     enabled: t.enabled,
                 }),
             }),
-            origin: Origin {
-                app: here,
-                callback: None,
-                url: None,
-                commands: Vec::new(),
-                token: None,
-            },
+            origin: Origin::at(here),
         }
     }
 

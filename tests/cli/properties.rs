@@ -62,13 +62,7 @@ fn app(callback: Option<Managed<CallbackSpec>>) -> App {
         secret_key_env: "K".into(),
         callback,
         token: None,
-        origin: Origin {
-            app: here,
-            callback: None,
-            url: None,
-            commands: Vec::new(),
-            token: None,
-        },
+        origin: Origin::at(here),
     }
 }
 
