@@ -432,8 +432,8 @@ fn print_report(
     ) {
         let (serial, _) = largest.plan[0];
         println!(
-            "Serial request time: {:.2} ms per request (P=1 over {} apps, start-up excluded; mostly \
-             the emulator's tokio timer rounding its 20 ms sleep up)",
+            "Serial request time: {:.2} ms per request (P=1 over {} apps, start-up excluded: the \
+             emulator's 20 ms, plus a round trip through both processes on loopback)",
             serial.saturating_sub(largest.startup).as_secs_f64() * 1000.0 / largest.apps as f64,
             largest.apps
         );

@@ -196,7 +196,7 @@ pub struct EmulatorArgs {
     #[arg(long, value_name = "FILE")]
     pub state: PathBuf,
 
-    /// Delay added to every answer, in milliseconds.
+    /// Answer every request this many milliseconds after it arrived (to within about 0.1 ms).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub latency_ms: u64,
 

@@ -49,7 +49,8 @@ pub struct Options {
     /// Where to listen. The default is an ephemeral port on loopback; the emulator binds exactly
     /// what it is given, so a non-loopback address exposes it to the network.
     pub listen: SocketAddr,
-    /// Added before every answer, to make benchmarks realistic.
+    /// How long after its arrival each request is answered (to within about 0.1 ms), to make
+    /// benchmarks realistic.
     pub latency: Duration,
     /// Probability (0..=1) that a request gets a fault; values outside are clamped, NaN is 0.
     pub fault_rate: f64,
