@@ -125,20 +125,13 @@ fn apply_desired(
     args: &ApplyArgs,
     streams: &mut Streams,
 ) -> Outcome {
-    let credentials = match session.credentials(&apps) {
-        Ok(c) => c,
+    let (credentials, plans) = match rt.block_on(session.plan(&apps, args.parallelism)) {
+        Ok(planned) => planned,
         Err(failure) => {
             failure.report(streams);
             return Outcome::Failure;
         }
     };
-    let live = rt.block_on(session.read(&credentials, args.parallelism));
-    let plans: Vec<AppPlan> = apps
-        .iter()
-        .zip(&credentials)
-        .zip(live)
-        .map(|((app, c), live)| plan::decide(app, live, c.token.as_ref().map(|t| &t.state)))
-        .collect();
     let text_plan = render::text::render(&plans);
     if args.format == ApplyFormat::Text {
         let _ = streams.out.write_all(text_plan.as_bytes());

@@ -3,10 +3,10 @@
 use std::io::Write;
 
 use super::args::{FailOn, Format, PlanArgs};
-use super::session::{Failure, Session, load_emulator_seed};
+use super::session::{Session, load_emulator_seed};
 use super::{Outcome, Streams, report_error, runtime};
 use crate::config::{self, App};
-use crate::plan::{self, Action, AppPlan, Summary};
+use crate::plan::{Action, AppPlan, Summary};
 use crate::render;
 
 pub fn run(args: &PlanArgs, streams: &mut Streams) -> Outcome {
@@ -19,24 +19,9 @@ pub fn run(args: &PlanArgs, streams: &mut Streams) -> Outcome {
     let plans = runtime().block_on(async {
         // The in-process emulator gets a copy of the state: plan never changes the user's file.
         let session = Session::start(seed, None, args.client.options()).await?;
-        let credentials = match session.credentials(&apps) {
-            Ok(credentials) => credentials,
-            Err(failure) => {
-                session.shutdown().await;
-                return Err(failure);
-            }
-        };
-        let live = session.read(&credentials, args.parallelism).await;
-        let plans: Vec<AppPlan> = apps
-            .iter()
-            .zip(&credentials)
-            .zip(live)
-            .map(|((app, creds), live)| {
-                plan::decide(app, live, creds.token.as_ref().map(|t| &t.state))
-            })
-            .collect();
+        let planned = session.plan(&apps, args.parallelism).await;
         session.shutdown().await;
-        Ok::<_, Failure>(plans)
+        planned.map(|(_, plans)| plans)
     });
     let plans = match plans {
         Ok(plans) => plans,

@@ -1,5 +1,6 @@
-//! What `apply` and `export` share with `plan` before anything is decided: the optional
-//! in-process emulator, credentials resolved up front, one client, and the live state read.
+//! What `plan`, `apply` and `export` share before anything is written: the optional
+//! in-process emulator, credentials resolved up front, one client, the live state read, and the
+//! plan decided from it.
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use super::{Streams, report_error};
 use crate::config::App;
 use crate::credentials::{self, Credentials, MissingVariable, VariableKind};
 use crate::emulator::{Emulator, Options, State};
-use crate::plan::{self, AppError, LiveState};
+use crate::plan::{self, AppError, AppPlan, LiveState};
 use crate::tim::client::{Client, ClientOptions};
 
 /// Why a run stopped before any app was read.
@@ -106,6 +107,24 @@ impl Session {
         .await;
         progress.finish_and_clear();
         live
+    }
+
+    /// What `plan` and `apply` both start with: every app's credentials, its live state read,
+    /// and the plan decided from the two. The credentials come back for apply's writes.
+    pub async fn plan(
+        &self,
+        apps: &[App],
+        parallelism: u16,
+    ) -> Result<(Vec<Credentials>, Vec<AppPlan>), Failure> {
+        let credentials = self.credentials(apps)?;
+        let live = self.read(&credentials, parallelism).await;
+        let plans = apps
+            .iter()
+            .zip(&credentials)
+            .zip(live)
+            .map(|((app, c), live)| plan::decide(app, live, c.token.as_ref().map(|t| &t.state)))
+            .collect();
+        Ok((credentials, plans))
     }
 
     pub async fn shutdown(self) {
