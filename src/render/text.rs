@@ -179,26 +179,10 @@ fn callback_body(out: &mut String, change: &CallbackChange) {
     let quoted = |s: &str| format!("\"{s}\"");
     match (&change.before, &change.after) {
         (None, Some(after)) => {
-            let _ = writeln!(
-                out,
-                "      {} url      = {}",
-                paint(CREATE, "+"),
-                quoted(&after.url)
-            );
-            let _ = writeln!(out, "      {} commands = [", paint(CREATE, "+"));
-            words(out, &change.added_commands(), "+", CREATE);
-            let _ = writeln!(out, "        ]");
+            whole_callback(out, &after.url, &change.added_commands(), "+", CREATE);
         }
         (Some(before), None) => {
-            let _ = writeln!(
-                out,
-                "      {} url      = {}",
-                paint(DELETE, "-"),
-                quoted(&before.url)
-            );
-            let _ = writeln!(out, "      {} commands = [", paint(DELETE, "-"));
-            words(out, &change.removed_commands(), "-", DELETE);
-            let _ = writeln!(out, "        ]");
+            whole_callback(out, &before.url, &change.removed_commands(), "-", DELETE);
         }
         (Some(before), Some(after)) => {
             if before.url == after.url {
@@ -236,6 +220,14 @@ fn callback_body(out: &mut String, change: &CallbackChange) {
         }
         (None, None) => {}
     }
+}
+
+/// A callback created or deleted as a whole: every line carries the same marker.
+fn whole_callback(out: &mut String, url: &str, commands: &[String], marker: &str, style: Style) {
+    let _ = writeln!(out, "      {} url      = \"{url}\"", paint(style, marker));
+    let _ = writeln!(out, "      {} commands = [", paint(style, marker));
+    words(out, commands, marker, style);
+    let _ = writeln!(out, "        ]");
 }
 
 fn words(out: &mut String, words: &[String], marker: &str, style: Style) {
