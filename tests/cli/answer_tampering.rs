@@ -9,12 +9,11 @@ use axum::body::Bytes;
 use axum::extract::State as AxumState;
 use axum::http::{Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use livehook::emulator::{AppState, Emulator, Options, State};
+use livehook::emulator::{Emulator, Options};
 use serde_json::json;
 
-use crate::support::{SECRET_KEY, livehook, start_emulator, stdout};
+use crate::support::{CREATE_ROOM, SECRET_KEY, livehook, seeded_state, start_emulator, stdout};
 
-const CREATE_ROOM: &str = "Live.CallbackAfterCreateRoom";
 const TOKEN: &str = "tok-secret-5d0c8e21a9";
 
 /// What the proxy does with one request.
@@ -101,12 +100,7 @@ async fn handle(
 /// Starts the emulator with one empty app and a proxy in front of it; returns both and the
 /// proxy's base URL.
 async fn start(command: &'static str, tamper: Tamper) -> (Emulator, String) {
-    let state = State {
-        apps: [(1400000001, AppState::new(SECRET_KEY))]
-            .into_iter()
-            .collect(),
-    };
-    let emulator = start_emulator(state, Options::default()).await;
+    let emulator = start_emulator(seeded_state(), Options::default()).await;
     let proxy = Proxy {
         upstream: emulator.base_url(),
         http: reqwest::Client::new(),

@@ -1,14 +1,12 @@
 //! `livehook apply` and saved plans: the real binary against the in-process emulator over HTTP.
 
-use livehook::emulator::{AppState, Emulator, FaultKind, Options, State};
+use livehook::emulator::{Emulator, FaultKind, Options, State};
 
 use crate::support::{
-    SECRET_KEY, assert_no_secrets, callback, livehook, mask_request_ids, start_emulator, stderr,
-    stdout, token, writes,
+    CREATE_ROOM, DESTROY_ROOM, SECRET_KEY, assert_no_secrets, callback, live_app, livehook,
+    mask_request_ids, seeded_state, start_emulator, stderr, stdout, token, writes,
 };
 
-const CREATE_ROOM: &str = "Live.CallbackAfterCreateRoom";
-const DESTROY_ROOM: &str = "Live.CallbackAfterDestroyRoom";
 /// The token the desired state asks for (in `HOOK_TOKEN`).
 pub(crate) const NEW_TOKEN: &str = "tok-new-7f3a9c51";
 /// The tokens live before apply (of `update-me` and `delete-me`).
@@ -18,17 +16,12 @@ pub(crate) const LEGACY_TOKEN: &str = "tok-legacy-0003";
 /// One app per kind of change: create (callback and token), update (both), delete (both),
 /// and one to leave alone.
 fn four_apps() -> State {
-    let app = |cb, tok| AppState {
-        callback: cb,
-        token: tok,
-        ..AppState::new(SECRET_KEY)
-    };
     State {
         apps: [
-            (1400000001, app(None, None)),
+            (1400000001, live_app(None, None)),
             (
                 1400000002,
-                app(
+                live_app(
                     callback(
                         "https://old.example.com/hook",
                         &[CREATE_ROOM, "Live.CallbackAfterUpdateRoomInfo"],
@@ -38,14 +31,14 @@ fn four_apps() -> State {
             ),
             (
                 1400000003,
-                app(
+                live_app(
                     callback("https://legacy.example.com/hook", &[CREATE_ROOM]),
                     token(LEGACY_TOKEN, true),
                 ),
             ),
             (
                 1400000004,
-                app(
+                live_app(
                     callback(
                         "https://same.example.com/hook",
                         &[DESTROY_ROOM, CREATE_ROOM],
@@ -328,19 +321,19 @@ async fn damaged_or_foreign_plan_files_are_clear_errors_naming_the_file() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_create_whose_answer_was_lost_is_read_back_not_sent_again() {
-    let state = State {
-        apps: [(1400000001, AppState::new(SECRET_KEY))]
-            .into_iter()
-            .collect(),
-    };
-    let s = setup(state, |endpoint| {
+/// One app with nothing configured, which the desired state gives a callback.
+async fn one_app_to_create() -> Setup {
+    setup(seeded_state(), |endpoint| {
         format!(
             "version: 1\napps:\n  create-me:\n    sdkappid: 1400000001\n    endpoint: {endpoint}\n    callback: {{url: https://new.example.com/hook, commands: [{CREATE_ROOM}]}}\n"
         )
     })
-    .await;
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_create_whose_answer_was_lost_is_read_back_not_sent_again() {
+    let s = one_app_to_create().await;
     // The plan's read answers normally; the first set_callback is applied but its answer is
     // cut short. Sending it again would meet 100300 for its own create: apply reads the app
     // back instead and finds the create done.
@@ -387,17 +380,7 @@ async fn a_failed_app_is_reported_with_its_code_and_the_others_go_on() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_write_that_keeps_failing_reports_code_request_id_and_hint() {
-    let state = State {
-        apps: [(1400000001, AppState::new(SECRET_KEY))]
-            .into_iter()
-            .collect(),
-    };
-    let s = setup(state, |endpoint| {
-        format!(
-            "version: 1\napps:\n  create-me:\n    sdkappid: 1400000001\n    endpoint: {endpoint}\n    callback: {{url: https://new.example.com/hook, commands: [{CREATE_ROOM}]}}\n"
-        )
-    })
-    .await;
+    let s = one_app_to_create().await;
     // The read passes; set_callback meets 100001 on its first try and on all four retries.
     s.emulator.script_faults(
         std::iter::once(None).chain(std::iter::repeat_n(Some(FaultKind::InternalError), 5)),

@@ -1,24 +1,20 @@
 //! `livehook export`: live state as a desired-state file that validates and plans to no changes.
 
-use livehook::emulator::{AppState, State};
+use livehook::emulator::State;
 
 use crate::apply::setup;
-use crate::support::{SECRET_KEY, callback, livehook, stderr, stdout, token};
+use crate::support::{
+    CREATE_ROOM, SECRET_KEY, callback, live_app, livehook, stderr, stdout, token,
+};
 
-const CREATE_ROOM: &str = "Live.CallbackAfterCreateRoom";
 pub(crate) const LIVE_TOKEN: &str = "live-TOKEN-for-export-31d0";
 
 fn state() -> State {
-    let app = |cb, tok| AppState {
-        callback: cb,
-        token: tok,
-        ..AppState::new(SECRET_KEY)
-    };
     State {
         apps: [
             (
                 1400000001,
-                app(
+                live_app(
                     // A word livehook does not know yet, and a URL that YAML must quote.
                     callback(
                         "https://hooks.example.com/tim/live?env=prod#a: b",
@@ -27,7 +23,7 @@ fn state() -> State {
                     token(LIVE_TOKEN, false),
                 ),
             ),
-            (1400000002, app(None, None)),
+            (1400000002, live_app(None, None)),
         ]
         .into_iter()
         .collect(),

@@ -3,27 +3,16 @@
 use std::path::Path;
 use std::process::Output;
 
-use livehook::emulator::{AppState, Emulator, Options, State};
-use livehook::tim::wire::CallbackBody;
+use livehook::emulator::{Emulator, Options, State};
 
-use crate::support::{SECRET_KEY, assert_no_secrets, livehook, start_emulator, stderr, stdout};
-
-const CREATE_ROOM: &str = "Live.CallbackAfterCreateRoom";
-const DESTROY_ROOM: &str = "Live.CallbackAfterDestroyRoom";
-
-fn callback(url: &str, words: &[&str]) -> Option<CallbackBody> {
-    Some(CallbackBody {
-        url: url.into(),
-        commands: words.iter().map(|w| w.to_string()).collect(),
-    })
-}
+use crate::support::{
+    CREATE_ROOM, DESTROY_ROOM, SECRET_KEY, assert_no_secrets, callback, live_app, livehook,
+    start_emulator, stderr, stdout,
+};
 
 /// Four apps, one per row of the decision table: create, update, delete, no-op.
 pub fn four_apps() -> State {
-    let app = |cb: Option<CallbackBody>| AppState {
-        callback: cb,
-        ..AppState::new(SECRET_KEY)
-    };
+    let app = |cb| live_app(cb, None);
     State {
         apps: [
             (1400000001, app(None)),

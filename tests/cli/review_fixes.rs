@@ -7,7 +7,9 @@ use std::path::Path;
 use livehook::emulator::{AppState, Emulator, Options, State};
 
 use crate::plan::{four_apps, four_apps_yaml, run, setup};
-use crate::support::{SECRET_KEY, callback, livehook, start_emulator, stderr, stdout, token};
+use crate::support::{
+    CREATE_ROOM, SECRET_KEY, callback, live_app, livehook, start_emulator, stderr, stdout, token,
+};
 
 /// An emulator holding one app (SDKAppID 1400000001) and a `livehook.yaml` declaring `app_yaml`
 /// (its first line names the app) for it at the emulator's endpoint.
@@ -30,13 +32,10 @@ async fn one_app(app: AppState, app_yaml: &str) -> (Emulator, tempfile::TempDir)
 /// still trip.
 #[tokio::test(flavor = "multi_thread")]
 async fn fail_on_delete_sees_a_callback_delete_inside_an_update() {
-    let app = AppState {
-        callback: callback(
-            "https://old.example.com/hook",
-            &["Live.CallbackAfterCreateRoom"],
-        ),
-        ..AppState::new(SECRET_KEY)
-    };
+    let app = live_app(
+        callback("https://old.example.com/hook", &[CREATE_ROOM]),
+        None,
+    );
     let (_emulator, dir) = one_app(
         app,
         "  mixed:\n    callback: absent\n    token: {value_env: HOOK_TOKEN, enabled: true}\n",
@@ -115,10 +114,7 @@ fn a_file_named_twice_is_read_once() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn markdown_shows_an_enabled_only_token_change_without_a_value_change() {
-    let app = AppState {
-        token: token("same-token-value-1", false),
-        ..AppState::new(SECRET_KEY)
-    };
+    let app = live_app(None, token("same-token-value-1", false));
     let (_emulator, dir) = one_app(
         app,
         "  t:\n    token: {value_env: HOOK_TOKEN, enabled: true}\n",

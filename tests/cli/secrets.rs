@@ -9,35 +9,31 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use livehook::emulator::{AppState, FaultKind, Options, State};
+use livehook::emulator::{FaultKind, Options, State};
 
-use crate::support::{SECRET_KEY, callback, livehook, start_emulator, stdout, token};
+use crate::support::{
+    CREATE_ROOM, SECRET_KEY, callback, live_app, livehook, start_emulator, stdout, token,
+};
 
 const WRONG_KEY: &str = "0000111122223333444455556666777788889999aaaabbbbccccddddeeeeffff";
 const DESIRED_TOKEN: &str = "desired-SECRET-token-61f2";
 const OTHER_TOKEN: &str = "other-SECRET-token-0a9c";
 const LIVE_TOKENS: [&str; 2] = ["live-SECRET-token-77b3", "legacy-SECRET-token-c5e0"];
-const CREATE_ROOM: &str = "Live.CallbackAfterCreateRoom";
 
 fn state() -> State {
-    let app = |cb, tok| AppState {
-        callback: cb,
-        token: tok,
-        ..AppState::new(SECRET_KEY)
-    };
     State {
         apps: [
-            (1400000001, app(None, None)),
+            (1400000001, live_app(None, None)),
             (
                 1400000002,
-                app(
+                live_app(
                     callback("https://old.example.com/hook", &[CREATE_ROOM]),
                     token(LIVE_TOKENS[0], false),
                 ),
             ),
             (
                 1400000003,
-                app(
+                live_app(
                     callback("https://legacy.example.com/hook", &[CREATE_ROOM]),
                     token(LIVE_TOKENS[1], true),
                 ),

@@ -18,10 +18,13 @@ use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use livehook::emulator::{AppState, Emulator, FaultKind, Options, RecordedRequest, State};
+use livehook::emulator::{Emulator, FaultKind, Options, RecordedRequest, State};
 use serde_json::Value;
 
-use crate::support::{SECRET_KEY, callback, start_emulator, stderr, stdout, token};
+use crate::support::{
+    CREATE_ROOM, DESTROY_ROOM, SECRET_KEY, callback, live_app, start_emulator, stderr, stdout,
+    token,
+};
 
 const APPS: u64 = 200;
 const FIRST: u64 = 1_400_100_000;
@@ -44,11 +47,21 @@ const STALL: Duration = Duration::from_secs(60);
 /// whose calls each need several attempts, and is half of one stall, so a single request that
 /// the timeout failed to cut off fails the test. A hang detector, not a timing test.
 const RUN_BOUND: Duration = Duration::from_secs(30);
+/// What every run against the faulty emulator adds: a JSON report, and the timeout,
+/// parallelism and back-off above.
+const FAULTY_RUN_FLAGS: [&str; 8] = [
+    "--format",
+    "json",
+    "--request-timeout",
+    REQUEST_TIMEOUT,
+    "--parallelism",
+    PARALLELISM,
+    "--retry-backoff-scale",
+    BACKOFF_SCALE,
+];
 /// The client's retries after the first attempt (`ClientOptions::default().max_retries`).
 const MAX_RETRIES: usize = 4;
 
-const CREATE_ROOM: &str = "Live.CallbackAfterCreateRoom";
-const DESTROY_ROOM: &str = "Live.CallbackAfterDestroyRoom";
 const WANT_URL: &str = "https://hooks.example.com/live";
 const TOKEN: &str = "soak-TOKEN-4d1f09";
 
@@ -86,12 +99,7 @@ fn live_state() -> State {
                 token("old-token-value", true),
             ),
         };
-        let app = AppState {
-            callback: cb,
-            token: tok,
-            ..AppState::new(SECRET_KEY)
-        };
-        (FIRST + i, app)
+        (FIRST + i, live_app(cb, tok))
     });
     State {
         apps: apps.collect(),
@@ -227,18 +235,7 @@ async fn plan_and_apply_under_thirty_percent_faults_converge_without_writing_twi
     // (a) The faulty plan decides the same for every app it could read.
     let (output, plan_time) = run(
         dir.path(),
-        &[
-            "plan",
-            "faulty.yaml",
-            "--format",
-            "json",
-            "--request-timeout",
-            REQUEST_TIMEOUT,
-            "--parallelism",
-            PARALLELISM,
-            "--retry-backoff-scale",
-            BACKOFF_SCALE,
-        ],
+        &[&["plan", "faulty.yaml"][..], &FAULTY_RUN_FLAGS].concat(),
     )
     .await;
     assert!(
@@ -296,18 +293,10 @@ async fn plan_and_apply_under_thirty_percent_faults_converge_without_writing_twi
         let (output, took) = run(
             dir.path(),
             &[
-                "apply",
-                "faulty.yaml",
-                "--auto-approve",
-                "--format",
-                "json",
-                "--request-timeout",
-                REQUEST_TIMEOUT,
-                "--parallelism",
-                PARALLELISM,
-                "--retry-backoff-scale",
-                BACKOFF_SCALE,
-            ],
+                &["apply", "faulty.yaml", "--auto-approve"][..],
+                &FAULTY_RUN_FLAGS,
+            ]
+            .concat(),
         )
         .await;
         assert!(

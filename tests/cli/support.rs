@@ -14,6 +14,9 @@ pub const SDKAPPID: u64 = 1400000001;
 pub const SECRET_KEY: &str = "3f1c2d4e5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d";
 /// Its administrator account (Tencent's default).
 pub const ADMIN: &str = "administrator";
+/// The command words the tests configure most.
+pub const CREATE_ROOM: &str = "Live.CallbackAfterCreateRoom";
+pub const DESTROY_ROOM: &str = "Live.CallbackAfterDestroyRoom";
 
 /// A state with one app ([`SDKAPPID`], [`SECRET_KEY`], [`ADMIN`]) and nothing configured.
 pub fn seeded_state() -> State {
@@ -27,6 +30,18 @@ pub fn state_with_apps(apps: &[(u64, &str)]) -> State {
             .iter()
             .map(|&(sdkappid, key)| (sdkappid, AppState::new(key)))
             .collect(),
+    }
+}
+
+/// An app under [`SECRET_KEY`] whose live configuration is this callback and this token.
+pub fn live_app(
+    callback: Option<livehook::tim::wire::CallbackBody>,
+    token: Option<livehook::tim::wire::TokenBody>,
+) -> AppState {
+    AppState {
+        callback,
+        token,
+        ..AppState::new(SECRET_KEY)
     }
 }
 

@@ -1,22 +1,19 @@
 //! The webhook token: planned and applied without its value ever reaching an output.
 
-use livehook::emulator::{AppState, State};
+use livehook::emulator::State;
 
 use crate::apply::{Setup, setup};
-use crate::support::{SECRET_KEY, callback, livehook, stderr, stdout, token};
+use crate::support::{
+    CREATE_ROOM, SECRET_KEY, callback, live_app, livehook, stderr, stdout, token,
+};
 
-const CREATE_ROOM: &str = "Live.CallbackAfterCreateRoom";
 /// Distinctive values, so that any leak is found by a plain substring search.
 pub(crate) const DESIRED_TOKEN: &str = "desired-TOKEN-value-5c1e";
 pub(crate) const LIVE_TOKEN: &str = "live-TOKEN-value-88ad";
 pub(crate) const OTHER_LIVE_TOKEN: &str = "other-live-TOKEN-0b7e";
 
 fn state() -> State {
-    let app = |tok| AppState {
-        callback: callback("https://hooks.example.com/a", &[CREATE_ROOM]),
-        token: tok,
-        ..AppState::new(SECRET_KEY)
-    };
+    let app = |tok| live_app(callback("https://hooks.example.com/a", &[CREATE_ROOM]), tok);
     State {
         apps: [
             (1400000001, app(token(LIVE_TOKEN, true))),
