@@ -7,8 +7,8 @@
 //! `update_callback` answering 100301 (none exists) creates. Anything else that fails stops that
 //! app's remaining calls; other apps go on.
 //!
-//! Calls are ordered so that no event is sent with a half-configured webhook: a token is set
-//! before the callback is created or changed, and deleted only after the callback is gone.
+//! The calls are the plan's, in the plan's order, which is chosen so that no event is sent with a
+//! half-configured webhook (see [`plan::decide`]).
 
 use tracing::debug;
 
@@ -179,46 +179,49 @@ pub async fn apply_app(client: &Client, job: &Job) -> AppOutcome {
     AppOutcome::new(plan, steps, status)
 }
 
+/// Sends the plan's calls in the plan's order (see [`plan::decide`]): what the plan showed is
+/// what goes out.
 async fn write(client: &Client, job: &Job, steps: &mut Vec<Step>) -> Result<(), ApiError> {
     let target = &job.credentials.target;
     let plan = &job.plan;
-    let token_action = plan.token.as_ref().map_or(Action::NoOp, |t| t.action);
-    if matches!(token_action, Action::Create | Action::Update) {
-        // Credentials hold a value for every app whose token is present; a plan that wants
-        // one without it would be a livehook bug, reported rather than sent as an empty token.
-        let Some(value) = &job.credentials.token else {
-            return Err(ApiError::Decode {
-                command: Command::SetCallbackToken,
-                message: "no token value was resolved for this app (a livehook bug)".into(),
-            });
+    // A plan whose call lacks what it needs (a token value, a desired callback) is a livehook
+    // bug, reported rather than sent as an empty write.
+    let bug = |command, what: &str| ApiError::Decode {
+        command,
+        message: format!("{what} (a livehook bug)"),
+    };
+    let desired_callback = plan.callback.as_ref().and_then(|c| c.after.as_ref());
+    for call in &plan.calls {
+        let command = call.command;
+        let note = match command {
+            Command::SetCallbackToken => {
+                let value = job
+                    .credentials
+                    .token
+                    .as_ref()
+                    .ok_or_else(|| bug(command, "no token value was resolved for this app"))?;
+                let body = TokenBody {
+                    token: value.value.expose().to_owned(),
+                    enabled: value.state.enabled,
+                };
+                send(client, target, Write::SetToken(&body)).await?
+            }
+            Command::SetCallback | Command::UpdateCallback => {
+                let after = desired_callback
+                    .ok_or_else(|| bug(command, "the plan has no callback to write"))?;
+                if command == Command::SetCallback {
+                    create_callback(client, target, after).await?
+                } else {
+                    update_callback(client, target, after).await?
+                }
+            }
+            Command::DeleteCallback => send(client, target, Write::DeleteCallback).await?,
+            Command::DeleteCallbackToken => send(client, target, Write::DeleteToken).await?,
+            Command::GetCallback | Command::GetCallbackToken => {
+                return Err(bug(command, "a read was planned as a write"));
+            }
         };
-        let body = TokenBody {
-            token: value.value.expose().to_owned(),
-            enabled: value.state.enabled,
-        };
-        let note = send(client, target, Write::SetToken(&body)).await?;
-        record(steps, plan, Command::SetCallbackToken, note);
-    }
-    if let Some(change) = &plan.callback {
-        match (change.action, &change.after) {
-            (Action::Create, Some(after)) => {
-                let note = create_callback(client, target, after).await?;
-                record(steps, plan, Command::SetCallback, note);
-            }
-            (Action::Update, Some(after)) => {
-                let note = update_callback(client, target, after).await?;
-                record(steps, plan, Command::UpdateCallback, note);
-            }
-            (Action::Delete, _) => {
-                let note = send(client, target, Write::DeleteCallback).await?;
-                record(steps, plan, Command::DeleteCallback, note);
-            }
-            _ => {}
-        }
-    }
-    if token_action == Action::Delete {
-        let note = send(client, target, Write::DeleteToken).await?;
-        record(steps, plan, Command::DeleteCallbackToken, note);
+        record(steps, plan, command, note);
     }
     Ok(())
 }

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{App, CallbackSpec, Managed, Origin};
 use crate::tim::client::ApiError;
-use crate::tim::wire::{CallbackBody, Command};
+use crate::tim::wire::{CallbackBody, Command, TokenBody};
 pub use token::{LiveToken, TokenChange, TokenState};
 
 /// What is live for one app, as read.
@@ -338,15 +338,15 @@ pub fn same_callback(a: &CallbackBody, b: &CallbackBody) -> bool {
 }
 
 fn callback_call(change: &CallbackChange) -> Option<PlannedCall> {
-    let body = |c: &CallbackBody| json!({"Url": c.url, "CallbackCommandList": c.commands});
+    // The wire type itself, so that the body shown is spelled as the client sends it.
     match (change.action, &change.after) {
         (Action::Create, Some(after)) => Some(PlannedCall {
             command: Command::SetCallback,
-            body: body(after),
+            body: json!(after),
         }),
         (Action::Update, Some(after)) => Some(PlannedCall {
             command: Command::UpdateCallback,
-            body: body(after),
+            body: json!(after),
         }),
         (Action::Delete, _) => Some(PlannedCall {
             command: Command::DeleteCallback,
@@ -375,7 +375,10 @@ fn token_call(change: &TokenChange) -> Option<PlannedCall> {
     match (change.action, &change.after) {
         (Action::Create | Action::Update, Some(after)) => Some(PlannedCall {
             command: Command::SetCallbackToken,
-            body: json!({"Token": token::SENSITIVE, "IsTokenEnable": after.enabled}),
+            body: json!(TokenBody {
+                token: token::SENSITIVE.into(),
+                enabled: after.enabled,
+            }),
         }),
         (Action::Delete, _) => Some(PlannedCall {
             command: Command::DeleteCallbackToken,

@@ -366,7 +366,7 @@ impl Client {
     /// taken effect, and sending it again would write twice (or meet 100300 for its own create).
     /// The error is returned at once so that the caller can read the app back and decide;
     /// `apply` does.
-    pub async fn call(
+    async fn call(
         &self,
         target: &Target,
         command: Command,
@@ -484,14 +484,14 @@ impl Client {
 
     /// Creates the webhook configuration. Answers 100300 (as an error) when one already exists.
     pub async fn set_callback(&self, t: &Target, b: &CallbackBody) -> Result<(), ApiError> {
-        self.call(t, Command::SetCallback, &callback_json(b))
+        self.call(t, Command::SetCallback, &json!(b))
             .await
             .map(drop)
     }
 
     /// Replaces the webhook configuration. Answers 100301 (as an error) when none exists.
     pub async fn update_callback(&self, t: &Target, b: &CallbackBody) -> Result<(), ApiError> {
-        self.call(t, Command::UpdateCallback, &callback_json(b))
+        self.call(t, Command::UpdateCallback, &json!(b))
             .await
             .map(drop)
     }
@@ -523,10 +523,9 @@ impl Client {
 
     /// Creates or replaces the webhook token configuration.
     pub async fn set_callback_token(&self, t: &Target, b: &TokenBody) -> Result<(), ApiError> {
-        let body = json!({"Token": b.token, "IsTokenEnable": b.enabled});
         // A server that quotes the request in its ErrorInfo would otherwise put the token into
         // the error, and from there into `apply`'s report.
-        self.call_with_secrets(t, Command::SetCallbackToken, &body, &[b.token.as_str()])
+        self.call_with_secrets(t, Command::SetCallbackToken, &json!(b), &[b.token.as_str()])
             .await
             .map(drop)
     }
@@ -720,10 +719,6 @@ fn sig_key(target: &Target) -> SigKey {
         identifier: target.identifier.clone(),
         key_digest: Sha256::digest(target.secret_key.expose().as_bytes()).into(),
     }
-}
-
-fn callback_json(b: &CallbackBody) -> Value {
-    json!({"Url": b.url, "CallbackCommandList": b.commands})
 }
 
 fn no_response(command: Command) -> ApiError {
