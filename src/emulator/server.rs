@@ -224,6 +224,9 @@ impl Shared {
         );
         let fault = inner.faults.pick(&key);
         let outcome = match fault {
+            // Stall and TruncatedBody apply the operation; only the answer is damaged later.
+            None => Some(self.execute(&mut inner, &incoming)),
+            Some(kind) if kind.applies_operation() => Some(self.execute(&mut inner, &incoming)),
             Some(FaultKind::BadGateway) => None,
             Some(FaultKind::InternalError) => Some(Err(ApiError::new(
                 codes::INTERNAL_ERROR,
@@ -233,9 +236,8 @@ impl Shared {
                 codes::REST_RATE_LIMIT,
                 "REST API call frequency over limit, please retry later",
             ))),
-            // Stall and TruncatedBody apply the operation; only the answer is damaged later.
-            Some(FaultKind::Stall | FaultKind::TruncatedBody) | None => {
-                Some(self.execute(&mut inner, &incoming))
+            Some(kind @ (FaultKind::Stall | FaultKind::TruncatedBody)) => {
+                unreachable!("{kind:?} applies the operation")
             }
         };
         let error_code = match &outcome {

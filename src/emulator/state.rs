@@ -232,12 +232,13 @@ fn describe(error: &serde_json::Error) -> String {
 }
 
 /// `invalid type: string "s3cr3t", expected a boolean` becomes
-/// `invalid type: string, expected a boolean`.
+/// `invalid type: string, expected a boolean`. The split is at the last `, expected `: the
+/// quoted value may itself contain one, serde's description of what it expected never does.
 fn redact_value(message: &str) -> String {
     for prefix in ["invalid type: ", "invalid value: "] {
         let parts = message
             .strip_prefix(prefix)
-            .and_then(|rest| rest.split_once(", expected "));
+            .and_then(|rest| rest.rsplit_once(", expected "));
         if let Some((unexpected, expected)) = parts {
             let kind = unexpected
                 .split(['"', '`'])
@@ -340,6 +341,15 @@ mod tests {
             "{message}"
         );
         assert!(!message.contains("s3cr3t"), "{message}");
+        // A value that itself reads like the end of serde's message.
+        let message = State::from_json(r#"{"apps": {"1": {"secret_key": "k", "token": {"Token": "t", "IsTokenEnable": "s3cr3t, expected tail-of-secret"}}}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("invalid type: string, expected a boolean"),
+            "{message}"
+        );
+        assert!(!message.contains("tail-of-secret"), "{message}");
 
         let message = State::from_json(r#"{"apps": {"1": {"secret_key": 12345}}}"#)
             .unwrap_err()
