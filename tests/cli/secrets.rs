@@ -171,7 +171,9 @@ fn no_command_or_format_leaks_a_key_usersig_or_token_even_with_debug_logs() {
         vec![("TIM_SECRET_KEY", WRONG_KEY), ("HOOK_TOKEN", DESIRED_TOKEN)];
     let env_no_token: Vec<(&str, &str)> = vec![("TIM_SECRET_KEY", SECRET_KEY)];
     // Fast retries: an unreachable endpoint is retried like any network failure.
-    let fast = ["--retry-backoff-scale", "0.01", "--request-timeout", "1"];
+    // 2 s: short enough to cut off a 5 s stall, long enough that a loaded machine does not turn
+    // a slow clean answer into an extra retry (which would shift the seeded faults).
+    let fast = ["--retry-backoff-scale", "0.01", "--request-timeout", "2"];
     let seen = std::cell::RefCell::new(Seen::default());
     let run = |label: &str, args: &[&str], env: &[(&str, &str)], code: i32| {
         let mut all = vec!["-v"];
