@@ -574,7 +574,8 @@ mod tests {
         // update_callback: a 502 (not applied), then a stall (applied, answer lost).
         emulator.script_faults([Some(FaultKind::BadGateway), None, Some(FaultKind::Stall)]);
         let client = Client::new(ClientOptions {
-            timeout: std::time::Duration::from_millis(300),
+            // Cuts off the 30 s stall; long enough for any clean answer on a loaded machine.
+            timeout: std::time::Duration::from_secs(2),
             ..client.options().clone()
         })
         .unwrap();

@@ -936,10 +936,12 @@ mod tests {
         }
     }
 
+    /// Short back-offs for quick retries; timeouts long enough that a loaded CI machine does not
+    /// turn a slow answer into an extra attempt the tests would miscount.
     fn fast_options() -> ClientOptions {
         ClientOptions {
-            timeout: Duration::from_millis(500),
-            connect_timeout: Duration::from_millis(500),
+            timeout: Duration::from_secs(2),
+            connect_timeout: Duration::from_secs(2),
             min_backoff: Duration::from_millis(5),
             max_backoff: Duration::from_millis(20),
             rate_limit_min_backoff: Duration::from_millis(100),
@@ -1164,9 +1166,9 @@ mod tests {
 
     #[tokio::test]
     async fn timeouts_are_retried() {
-        let (script, base) = serve_script(vec![Reply::Hang(Duration::from_secs(2))]).await;
+        let (script, base) = serve_script(vec![Reply::Hang(Duration::from_secs(10))]).await;
         let client = Client::new(ClientOptions {
-            timeout: Duration::from_millis(200),
+            timeout: Duration::from_secs(1),
             ..fast_options()
         })
         .unwrap();
@@ -1190,9 +1192,9 @@ mod tests {
             assert_eq!(script.seen().len(), 1, "{error:?}");
         }
         // A timed-out write too; a read is retried after the same loss.
-        let (script, base) = serve_script(vec![Reply::Hang(Duration::from_secs(2))]).await;
+        let (script, base) = serve_script(vec![Reply::Hang(Duration::from_secs(10))]).await;
         let patient = Client::new(ClientOptions {
-            timeout: Duration::from_millis(200),
+            timeout: Duration::from_secs(1),
             ..fast_options()
         })
         .unwrap();
