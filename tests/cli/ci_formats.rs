@@ -47,16 +47,34 @@ async fn machine_formats_never_carry_escape_codes() {
     let s = setup(four_apps(), four_apps_yaml).await;
     for format in ["json", "markdown", "github"] {
         let output = run(&s, &["plan", "--format", format, "--color", "always"]);
+        // A plan that failed with nothing on stdout would have no escape code either.
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{format}: {}",
+            stderr(&output)
+        );
+        assert!(stdout(&output).contains("create-me"), "{format}: the plan");
         assert!(
             !stdout(&output).contains('\x1b'),
             "{format} output has an escape code"
         );
     }
+    // A file with a problem, so that validate has an annotation to print.
+    std::fs::write(
+        s.dir.path().join("bad.yaml"),
+        "version: 1\napps:\n  a:\n    sdkappid: 1400000009\n    region: singapore\n    calback: absent\n",
+    )
+    .unwrap();
     let output = livehook(
         s.dir.path(),
-        &["validate", "--format", "github", "--color", "always"],
+        &[
+            "validate", "bad.yaml", "--format", "github", "--color", "always",
+        ],
         &[],
     );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stdout(&output).starts_with("::error file=bad.yaml,line=6,"));
     assert!(!stdout(&output).contains('\x1b'));
 }
 

@@ -254,6 +254,8 @@ async fn missing_secret_variable_fails_before_any_request() {
 async fn colour_only_when_asked_never_off_a_terminal() {
     let s = setup(four_apps(), four_apps_yaml).await;
     let plain = run(&s, &["plan"]);
+    assert_eq!(plain.status.code(), Some(0), "{}", stderr(&plain));
+    assert!(stdout(&plain).contains("create-me"), "the plan is shown");
     assert!(
         !stdout(&plain).contains('\x1b'),
         "not a terminal: no escape codes"
@@ -272,6 +274,11 @@ async fn colour_only_when_asked_never_off_a_terminal() {
         "added characters highlighted"
     );
     let json = run(&s, &["plan", "--format", "json", "--color", "always"]);
+    assert_eq!(json.status.code(), Some(0), "{}", stderr(&json));
+    assert!(
+        stdout(&json).contains("\"create-me\""),
+        "the JSON plan is shown"
+    );
     assert!(
         !stdout(&json).contains('\x1b'),
         "JSON never carries escape codes"

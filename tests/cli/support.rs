@@ -56,11 +56,16 @@ pub async fn start_emulator(state: State, options: Options) -> Emulator {
         .expect("the emulator binds an ephemeral loopback port")
 }
 
-/// Runs the real binary with a clean environment (only the secret key variable), from `dir`.
+/// Runs the real binary with a clean environment (only the variables given), from `dir`. A run
+/// that hangs fails its test after two minutes instead of holding CI until its own limit.
 pub fn livehook(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command =
         assert_cmd::Command::cargo_bin("livehook").expect("the livehook binary is built");
-    command.current_dir(dir).env_clear().args(args);
+    command
+        .current_dir(dir)
+        .env_clear()
+        .args(args)
+        .timeout(std::time::Duration::from_secs(120));
     for (key, value) in env {
         command.env(key, value);
     }
