@@ -42,10 +42,6 @@ pub enum Status {
 }
 
 impl Status {
-    pub fn is_success(&self) -> bool {
-        matches!(self, Status::NoChange | Status::Verified)
-    }
-
     pub fn as_str(&self) -> &'static str {
         match self {
             Status::NoChange => "no-op",

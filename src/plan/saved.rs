@@ -128,24 +128,22 @@ pub enum SavedPlanError {
 }
 
 /// Builds the saved plan of `apps` (in the same order as `plans`). `None` when an app could not
-/// be read: such a plan cannot be checked for staleness, so it is never saved.
+/// be read: such a plan cannot be checked for staleness, so it is never saved. (A read app always
+/// has its live fingerprint, and its desired token's, in its plan.)
 pub fn build(apps: &[App], plans: &[AppPlan]) -> Option<SavedPlan> {
     let mut saved = Vec::with_capacity(apps.len());
     for (app, plan) in apps.iter().zip(plans) {
         let live = plan.live.as_ref()?;
-        let token = app.token.as_ref().map(|spec| match spec {
-            Managed::Absent => Managed::Absent,
-            Managed::Present(t) => Managed::Present(SavedToken {
+        let token = match &app.token {
+            None => None,
+            Some(Managed::Absent) => Some(Managed::Absent),
+            // Every read app that wants a token has its desired fingerprint in the plan.
+            Some(Managed::Present(t)) => Some(Managed::Present(SavedToken {
                 value_env: t.value_env.clone(),
                 enabled: t.enabled,
-                fingerprint: plan
-                    .token
-                    .as_ref()
-                    .and_then(|c| c.after.as_ref())
-                    .map(|s| s.fingerprint.clone())
-                    .unwrap_or_default(),
-            }),
-        });
+                fingerprint: plan.token.as_ref()?.after.as_ref()?.fingerprint.clone(),
+            })),
+        };
         saved.push(SavedApp {
             name: app.name.clone(),
             sdkappid: app.sdkappid,
@@ -166,7 +164,7 @@ pub fn build(apps: &[App], plans: &[AppPlan]) -> Option<SavedPlan> {
                 }),
                 token: live.token.clone(),
             },
-            live_fingerprint: live.fingerprint(),
+            live_fingerprint: plan.fingerprint.clone()?,
             action: plan.action,
             calls: plan.calls.clone(),
         });

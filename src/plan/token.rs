@@ -203,6 +203,12 @@ mod tests {
         assert!(fp.starts_with("hmac-sha256:") && fp.len() == PREFIX.len() + 64);
         let plain = crate::plan::hex(&Sha256::digest(b"abc"));
         assert!(!fp.contains(&plain));
+        // Nor the unkeyed hash of the very input the MAC covers: the key is what a reader of
+        // the plan cannot reproduce.
+        let unkeyed = crate::plan::hex(&Sha256::digest(
+            b"livehook webhook token fingerprint v1\x001\x00abc",
+        ));
+        assert!(!fp.contains(&unkeyed));
         assert_ne!(fp, fingerprint(&Secret::new("other".into()), 1, "abc"));
         assert_ne!(fp, fingerprint(&key(), 2, "abc"));
         assert_eq!(fp, fingerprint(&key(), 1, "abc"));

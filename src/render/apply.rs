@@ -48,7 +48,7 @@ pub fn text(outcomes: &[AppOutcome]) -> String {
             ),
             Status::Failed(_) => ("!", ERROR, "failed".to_owned()),
             Status::Refused(_) => ("!", ERROR, "refused, nothing was written".to_owned()),
-            Status::NoChange => continue,
+            Status::NoChange => unreachable!("skipped above"),
         };
         let _ = writeln!(
             out,

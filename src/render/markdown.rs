@@ -19,8 +19,8 @@ pub fn render(plans: &[AppPlan]) -> String {
     render_within(plans, COMMENT_LIMIT)
 }
 
-/// Renders within `limit` characters (a parameter so tests can exercise the cut cheaply).
-pub fn render_within(plans: &[AppPlan], limit: usize) -> String {
+/// Renders within `limit` characters.
+fn render_within(plans: &[AppPlan], limit: usize) -> String {
     let summary = Summary::of(plans);
     let mut out = String::new();
     let _ = writeln!(out, "### livehook plan\n");
@@ -78,7 +78,7 @@ pub fn render_within(plans: &[AppPlan], limit: usize) -> String {
     out
 }
 
-pub fn headline(summary: &Summary, apps: usize) -> String {
+fn headline(summary: &Summary, apps: usize) -> String {
     if summary.changes() == 0 && summary.error == 0 {
         return format!(
             "No changes: the live webhook configuration of {} matches the desired state.",
@@ -106,7 +106,7 @@ fn action_label(action: Action) -> &'static str {
 }
 
 /// What changes, in a few words.
-pub fn change_summary(plan: &AppPlan) -> String {
+fn change_summary(plan: &AppPlan) -> String {
     if let Some(error) = &plan.error {
         return match (error.code, &error.meaning) {
             (Some(code), Some(meaning)) => format!("error {code}: {meaning}"),

@@ -47,12 +47,6 @@ impl Secret {
     }
 }
 
-impl From<String> for Secret {
-    fn from(s: String) -> Self {
-        Secret(s)
-    }
-}
-
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(REDACTED)
@@ -455,7 +449,7 @@ impl Client {
                     tokio::time::sleep(delay).await;
                 }
                 None => {
-                    if matches!(error.class(), ErrorClass::Retry | ErrorClass::RateLimited) {
+                    if error.class().is_retryable() {
                         debug!(%command, sdkappid, attempts = attempt, "giving up: no retries left");
                     }
                     return Err(error);

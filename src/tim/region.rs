@@ -71,19 +71,6 @@ impl Region {
         }
     }
 
-    /// The backup domain Tencent publishes for DNS trouble.
-    pub fn backup_domain(self) -> &'static str {
-        match self {
-            Region::China => "adminapi.my-imcloud.com",
-            Region::Singapore => "adminapisgp.my-imcloud.com",
-            Region::Seoul => "adminapikr.my-imcloud.com",
-            Region::Frankfurt => "adminapiger.my-imcloud.com",
-            Region::Mumbai => "adminapiind.my-imcloud.com",
-            Region::SiliconValley => "adminapiusa.my-imcloud.com",
-            Region::Jakarta => "adminapiidn.my-imcloud.com",
-        }
-    }
-
     /// The base URL (`https://{domain}`) that `v4/live_config/{command}` is appended to.
     pub fn base_url(self) -> String {
         format!("https://{}", self.domain())
