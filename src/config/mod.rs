@@ -13,6 +13,8 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use serde::Deserialize;
+
 pub use checks::{EndpointProblem, check_endpoint, is_loopback, parse_http_url};
 pub use diagnostic::{ConfigDiagnostic, SourceFile};
 pub use model::{CallbackSpec, Managed, TokenSpec};
@@ -164,7 +166,7 @@ pub fn load_source(source: &SourceFile) -> (Vec<App>, Vec<ConfigDiagnostic>) {
     if diagnostics.iter().any(ConfigDiagnostic::is_error) {
         return (Vec::new(), diagnostics);
     }
-    match serde_json::from_value::<model::DesiredStateFile>(doc.value.clone()) {
+    match model::DesiredStateFile::deserialize(&doc.value) {
         Ok(file) => (resolve(file, &doc, source), diagnostics),
         Err(e) => {
             // The schema admits only what the model reads, so this is a livehook bug; still
@@ -206,10 +208,10 @@ fn resolve(file: model::DesiredStateFile, doc: &Document, source: &SourceFile) -
             // An app's own region or endpoint beats either from defaults; the checks guarantee
             // that one applies and that no level sets both.
             let location = match (&spec.region, &spec.endpoint) {
-                (Some(region), _) => Location::Region(region_named(region)),
+                (Some(region), _) => Location::Region(*region),
                 (None, Some(endpoint)) => Location::Endpoint(trim_base(endpoint)),
                 (None, None) => match (&defaults.region, &defaults.endpoint) {
-                    (Some(region), _) => Location::Region(region_named(region)),
+                    (Some(region), _) => Location::Region(*region),
                     (None, Some(endpoint)) => Location::Endpoint(trim_base(endpoint)),
                     (None, None) => unreachable!("checked by checks::check_has_location"),
                 },
@@ -259,11 +261,6 @@ fn resolve(file: model::DesiredStateFile, doc: &Document, source: &SourceFile) -
             }
         })
         .collect()
-}
-
-fn region_named(name: &str) -> Region {
-    // The schema's enum admits exactly the names `Region::from_name` knows.
-    Region::from_name(name).unwrap_or(Region::Singapore)
 }
 
 fn trim_base(endpoint: &str) -> String {

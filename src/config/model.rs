@@ -66,7 +66,7 @@ pub struct Defaults {
     /// Tencent Cloud Chat region whose REST domain the apps are called at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "region_schema")]
-    pub region: Option<String>,
+    pub region: Option<Region>,
     /// Base URL to call instead of a region's domain (plain http only on loopback).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "endpoint_schema")]
@@ -83,7 +83,7 @@ pub struct AppSpec {
     /// Tencent Cloud Chat region of the app. Exactly one of `region` and `endpoint` applies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "region_schema")]
-    pub region: Option<String>,
+    pub region: Option<Region>,
     /// Base URL to call instead of a region's domain, e.g. `http://127.0.0.1:8080` for the
     /// emulator (plain http only on loopback).
     #[serde(default, skip_serializing_if = "Option::is_none")]

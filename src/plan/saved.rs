@@ -65,7 +65,8 @@ pub struct SavedApp {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase", deny_unknown_fields)]
 pub enum SavedLocation {
-    Region(String),
+    /// By name; serde refuses a name livehook does not know, as for a desired-state file.
+    Region(Region),
     Endpoint(String),
 }
 
@@ -148,7 +149,7 @@ pub fn build(apps: &[App], plans: &[AppPlan]) -> Option<SavedPlan> {
             name: app.name.clone(),
             sdkappid: app.sdkappid,
             location: match &app.location {
-                Location::Region(region) => SavedLocation::Region(region.name().to_owned()),
+                Location::Region(region) => SavedLocation::Region(*region),
                 Location::Endpoint(url) => SavedLocation::Endpoint(url.clone()),
             },
             identifier: app.identifier.clone(),
@@ -285,24 +286,15 @@ impl SavedPlan {
                     app.name
                 )));
             }
-            match &app.location {
-                SavedLocation::Region(name) if Region::from_name(name).is_none() => {
+            // The checksum is no signature: an edited endpoint must pass the same rule as one in
+            // a desired-state file, or apply could send the UserSig anywhere.
+            if let SavedLocation::Endpoint(url) = &app.location {
+                if let Err(problem) = crate::config::check_endpoint(url) {
                     return Err(damaged(format!(
-                        "app `{}` names an unknown region `{name}`",
+                        "app `{}` has an unusable endpoint `{url}`: {problem}",
                         app.name
                     )));
                 }
-                // The checksum is no signature: an edited endpoint must pass the same rule as one
-                // in a desired-state file, or apply could send the UserSig anywhere.
-                SavedLocation::Endpoint(url) => {
-                    if let Err(problem) = crate::config::check_endpoint(url) {
-                        return Err(damaged(format!(
-                            "app `{}` has an unusable endpoint `{url}`: {problem}",
-                            app.name
-                        )));
-                    }
-                }
-                _ => {}
             }
         }
         Ok(plan)
@@ -322,9 +314,7 @@ impl SavedApp {
             sdkappid: self.sdkappid,
             location: match &self.location {
                 // `load` has checked the name.
-                SavedLocation::Region(name) => {
-                    Location::Region(Region::from_name(name).unwrap_or(Region::Singapore))
-                }
+                SavedLocation::Region(region) => Location::Region(*region),
                 SavedLocation::Endpoint(url) => Location::Endpoint(url.clone()),
             },
             identifier: self.identifier.clone(),
@@ -414,6 +404,22 @@ pub fn moved(planned: &LiveState, now: &LiveState) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::plan::TokenState;
+    use serde_json::json;
+
+    #[test]
+    fn a_saved_location_names_a_known_region_or_is_refused() {
+        let region = |name: &str| serde_json::from_value::<SavedLocation>(json!({"region": name}));
+        assert_eq!(
+            region("silicon-valley").unwrap(),
+            SavedLocation::Region(Region::SiliconValley)
+        );
+        let error = region("mars").unwrap_err().to_string();
+        assert!(error.contains("unknown variant `mars`"), "{error}");
+        assert_eq!(
+            serde_json::to_value(SavedLocation::Region(Region::SiliconValley)).unwrap(),
+            json!({"region": "silicon-valley"})
+        );
+    }
 
     fn live(url: &str, words: &[&str], token: LiveToken) -> LiveState {
         LiveState {
