@@ -3,8 +3,6 @@
 //! every span a diagnostic carries must lie inside its file on character boundaries.
 #![no_main]
 
-use std::sync::Arc;
-
 use libfuzzer_sys::fuzz_target;
 use livehook::cli::Streams;
 use livehook::config::{SourceFile, load_source};
@@ -13,10 +11,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let source = SourceFile {
-        name: "fuzz.yaml".into(),
-        text: Arc::new(text.to_owned()),
-    };
+    let source = SourceFile::new("fuzz.yaml", text.to_owned());
     let (apps, diagnostics) = load_source(&source);
     if !apps.is_empty() {
         assert!(

@@ -11,7 +11,6 @@ mod yaml;
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -186,7 +185,6 @@ pub fn load_source(source: &SourceFile) -> (Vec<App>, Vec<ConfigDiagnostic>) {
 
 fn resolve(file: model::DesiredStateFile, doc: &Document, source: &SourceFile) -> Vec<App> {
     let defaults = file.defaults.unwrap_or_default();
-    let lines = diagnostic::LineIndex::new(&source.text);
     let position = |pointer: &str, key: bool| -> Option<Position> {
         let spans = doc.spans.get(pointer)?;
         let at = if key {
@@ -194,7 +192,7 @@ fn resolve(file: model::DesiredStateFile, doc: &Document, source: &SourceFile) -
         } else {
             spans.value.clone()
         };
-        let (line, column) = lines.line_col(&source.text, at.start);
+        let (line, column) = source.line_col(at.start);
         Some(Position {
             file: source.name.clone(),
             line,
@@ -392,17 +390,12 @@ fn read_source(path: &Path) -> Result<SourceFile, Box<ConfigDiagnostic>> {
     let bytes =
         std::fs::read(path).map_err(|e| unreadable(io_reason(&e), "check its permissions"))?;
     match String::from_utf8(bytes) {
-        Ok(text) => Ok(SourceFile {
-            name,
-            text: Arc::new(text),
-        }),
+        Ok(text) => Ok(SourceFile::new(name, text)),
         Err(e) => {
             let at = e.utf8_error().valid_up_to();
-            let lossy = SourceFile {
-                name: name.clone(),
-                text: Arc::new(String::from_utf8_lossy(e.as_bytes()).into_owned()),
-            };
-            let (line, column) = lossy.line_col(at);
+            // Everything before the bad byte is text, which is all a position needs.
+            let valid = String::from_utf8_lossy(&e.as_bytes()[..at]).into_owned();
+            let (line, column) = SourceFile::new(name.clone(), valid).line_col(at);
             Err(Box::new(
                 ConfigDiagnostic::error(
                     "livehook::not_utf8",

@@ -3,18 +3,13 @@
 //! that the emulator's fuzzing entry point reaches the commands at all (a harness that never gets
 //! past the UserSig check would fuzz nothing useful).
 
-use std::sync::Arc;
-
 use livehook::config::{SourceFile, load_source};
 use livehook::emulator::{AppState, State, fuzz_request};
 use livehook::tim::usersig;
 use serde_json::Value;
 
 fn load(text: &str) -> (usize, Vec<(&'static str, String, usize)>) {
-    let source = SourceFile {
-        name: "fuzz.yaml".into(),
-        text: Arc::new(text.to_owned()),
-    };
+    let source = SourceFile::new("fuzz.yaml", text.to_owned());
     let (apps, diagnostics) = load_source(&source);
     let found = diagnostics
         .iter()

@@ -8,7 +8,6 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use assert_cmd::Command;
@@ -519,10 +518,7 @@ fn mutated_files_never_panic() {
             }
         }
         let text = String::from_utf8_lossy(&bytes).into_owned();
-        let source = SourceFile {
-            name: format!("mutant-{round}.yaml"),
-            text: Arc::new(text.clone()),
-        };
+        let source = SourceFile::new(format!("mutant-{round}.yaml"), text.clone());
         let outcome = std::panic::catch_unwind(|| load_source(&source));
         let (_apps, diagnostics) =
             outcome.unwrap_or_else(|_| panic!("panic on mutant {round}:\n{text}"));
