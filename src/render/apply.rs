@@ -2,25 +2,15 @@
 
 use std::fmt::Write;
 
-use anstyle::{AnsiColor, Effects, Style};
 use serde_json::{Value, json};
 
+use super::{BOLD, ERROR, error_details, paint, sign};
 use crate::apply::{AppOutcome, ApplySummary, Status};
 use crate::plan::{Action, AppError};
-
-const CREATE: Style = AnsiColor::Green.on_default();
-const UPDATE: Style = AnsiColor::Yellow.on_default();
-const DELETE: Style = AnsiColor::Red.on_default();
-const ERROR: Style = AnsiColor::Red.on_default().effects(Effects::BOLD);
-const BOLD: Style = Style::new().effects(Effects::BOLD);
 
 /// The `format_version` of the apply document; it follows the plan document's rules (fields
 /// may be added within 1.x, none renamed or removed).
 pub const FORMAT_VERSION: &str = "1.0";
-
-fn paint(style: Style, text: &str) -> String {
-    format!("{}{text}{}", style.render(), style.render_reset())
-}
 
 /// One line per app that was to change (or failed), the notes under it, and the closing line.
 pub fn text(outcomes: &[AppOutcome]) -> String {
@@ -37,8 +27,8 @@ pub fn text(outcomes: &[AppOutcome]) -> String {
         };
         let (sign, style, what) = match &o.status {
             Status::Verified => (
-                sign_of(o.action).0,
-                sign_of(o.action).1,
+                sign(o.action).0,
+                sign(o.action).1,
                 format!("{done}, verified"),
             ),
             Status::Unverified(_) => (
@@ -110,23 +100,9 @@ pub fn text(outcomes: &[AppOutcome]) -> String {
     out
 }
 
-fn sign_of(action: Action) -> (&'static str, Style) {
-    match action {
-        Action::Create => ("+", CREATE),
-        Action::Update => ("~", UPDATE),
-        Action::Delete => ("-", DELETE),
-        _ => (" ", BOLD),
-    }
-}
-
 fn error_lines(out: &mut String, error: &AppError) {
     let _ = writeln!(out, "      {}", error.summary());
-    if let Some(id) = &error.request_id {
-        let _ = writeln!(out, "      RequestId: {id}");
-    }
-    if let Some(hint) = &error.hint {
-        let _ = writeln!(out, "      {} {hint}", paint(BOLD, "hint:"));
-    }
+    error_details(out, error, "      ");
 }
 
 /// The apply document: the summary, then every app with its planned action, its status

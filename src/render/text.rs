@@ -7,24 +7,15 @@
 
 use std::fmt::Write;
 
-use anstyle::{AnsiColor, Effects, Style};
+use anstyle::{Effects, Style};
 use similar::{ChangeTag, TextDiff};
 
-use super::apps;
+use super::{BOLD, CREATE, DELETE, ERROR, UPDATE, apps, error_details, paint, sign};
 use crate::plan::{Action, AppPlan, CallbackChange, Summary, TokenChange, token};
 
-const CREATE: Style = AnsiColor::Green.on_default();
-const UPDATE: Style = AnsiColor::Yellow.on_default();
-const DELETE: Style = AnsiColor::Red.on_default();
-const ERROR: Style = AnsiColor::Red.on_default().effects(Effects::BOLD);
-const BOLD: Style = Style::new().effects(Effects::BOLD);
 const DIM: Style = Style::new().effects(Effects::DIMMED);
 /// The characters of a URL that differ: underlined on top of the line's colour.
 const CHANGED_CHARS: Effects = Effects::UNDERLINE.insert(Effects::BOLD);
-
-fn paint(style: Style, text: &str) -> String {
-    format!("{}{text}{}", style.render(), style.render_reset())
-}
 
 pub fn render(plans: &[AppPlan]) -> String {
     let mut out = String::new();
@@ -109,13 +100,15 @@ fn change_block(out: &mut String, plan: &AppPlan) {
     out.push('\n');
 }
 
-/// What happens to a part, its marker and its colour.
+/// What happens to a part that changes, its marker and its colour.
 fn marker(action: Action) -> (&'static str, &'static str, Style) {
-    match action {
-        Action::Create => ("created", "+", CREATE),
-        Action::Update => ("updated in-place", "~", UPDATE),
-        _ => ("deleted", "-", DELETE),
-    }
+    let (sign, style) = sign(action);
+    let word = match action {
+        Action::Create => "created",
+        Action::Update => "updated in-place",
+        _ => "deleted",
+    };
+    (word, sign, style)
 }
 
 /// The token's value is never shown: only that it is set, and whether it changes, with the
@@ -270,11 +263,6 @@ fn error_block(out: &mut String, plan: &AppPlan) {
     let Some(error) = &plan.error else { return };
     heading(out, plan, "could not be read");
     let _ = writeln!(out, "  {} {}", paint(ERROR, "!"), error.summary());
-    if let Some(id) = &error.request_id {
-        let _ = writeln!(out, "    RequestId: {id}");
-    }
-    if let Some(hint) = &error.hint {
-        let _ = writeln!(out, "    {} {hint}", paint(BOLD, "hint:"));
-    }
+    error_details(out, error, "    ");
     out.push('\n');
 }
