@@ -47,10 +47,7 @@ pub fn plan_annotations(plans: &[AppPlan]) -> Vec<Annotation> {
             message,
         };
         if let Some(error) = &plan.error {
-            let mut message = match error.code {
-                Some(code) => format!("{}: error {code}: {}", plan.name, error.message),
-                None => format!("{}: {}", plan.name, error.message),
-            };
+            let mut message = format!("{}: {}", plan.name, error.summary());
             if let Some(hint) = &error.hint {
                 message.push_str(&format!(" (hint: {hint})"));
             }

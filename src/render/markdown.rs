@@ -181,11 +181,7 @@ fn details(plan: &AppPlan) -> String {
     );
     if let Some(error) = &plan.error {
         let _ = writeln!(out, "```text");
-        if let Some(code) = error.code {
-            let _ = writeln!(out, "error {code}: {}", error.message);
-        } else {
-            let _ = writeln!(out, "{}", error.message);
-        }
+        let _ = writeln!(out, "{}", error.summary());
         if let Some(id) = &error.request_id {
             let _ = writeln!(out, "RequestId: {id}");
         }

@@ -6,7 +6,7 @@ use std::path::Path;
 use livehook::emulator::{AppState, State};
 
 use crate::plan::{four_apps, four_apps_yaml, run, setup};
-use crate::support::{SECRET_KEY, assert_no_secrets, livehook, stderr, stdout};
+use crate::support::{SECRET_KEY, assert_no_secrets, livehook, mask_request_ids, stderr, stdout};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn markdown_is_a_pull_request_comment() {
@@ -40,6 +40,24 @@ async fn github_annotations_point_at_the_declaring_lines_and_fill_the_step_summa
         "appended, not overwritten:\n{written}"
     );
     assert_no_secrets(&output);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn markdown_and_github_report_an_app_that_could_not_be_read_as_text_does() {
+    let mut state = four_apps();
+    // update-me is known to the emulator under another key: reading it fails with 70009.
+    state.apps.get_mut(&1400000002).unwrap().secret_key = "another-key".into();
+    let s = setup(state, four_apps_yaml).await;
+    let markdown = run(&s, &["plan", "--format", "markdown"]);
+    assert_eq!(markdown.status.code(), Some(1));
+    insta::assert_snapshot!("markdown_app_error", mask_request_ids(&stdout(&markdown)));
+    assert_no_secrets(&markdown);
+    let github = run(&s, &["plan", "--format", "github"]);
+    assert_eq!(github.status.code(), Some(1));
+    let text = mask_request_ids(&stdout(&github));
+    let errors: Vec<&str> = text.lines().filter(|l| l.starts_with("::error")).collect();
+    insta::assert_snapshot!("github_app_error", errors.join("\n"));
+    assert_no_secrets(&github);
 }
 
 #[tokio::test(flavor = "multi_thread")]
