@@ -125,10 +125,10 @@ pub fn run(args: &ExportArgs, streams: &mut Streams) -> Outcome {
         return Outcome::Failure;
     }
     for word in export::unusable_words(&exported) {
-        let _ = writeln!(
-            streams.err,
-            "warning: live command word `{word}` is not a command word's shape; the exported file will not validate until it is removed"
+        let message = format!(
+            "live command word `{word}` is not a command word's shape; the exported file will not validate until it is removed"
         );
+        super::report(streams, super::Severity::Warning, &message, None);
     }
     let _ = streams.out.write_all(export::to_yaml(&exported).as_bytes());
     Outcome::Success

@@ -122,11 +122,11 @@ fn append_step_summary(plans: &[AppPlan], streams: &mut Streams) {
         .open(&path)
         .and_then(|mut file| file.write_all(render::markdown::render(plans).as_bytes()));
     if let Err(e) = written {
-        let _ = writeln!(
-            streams.err,
-            "warning: could not append the plan to $GITHUB_STEP_SUMMARY ({}): {e}",
+        let message = format!(
+            "could not append the plan to $GITHUB_STEP_SUMMARY ({}): {e}",
             std::path::Path::new(&path).display()
         );
+        super::report(streams, super::Severity::Warning, &message, None);
     }
 }
 
