@@ -70,7 +70,7 @@ pub fn suggested_token_env(app_name: &str) -> String {
 pub fn unusable_words(apps: &[ExportedApp]) -> Vec<String> {
     live_words(apps)
         .into_iter()
-        .filter(|w| !command_words::is_known(w) && !has_word_shape(w))
+        .filter(|w| !command_words::is_known(w) && !command_words::has_shape(w))
         .collect()
 }
 
@@ -79,19 +79,6 @@ fn live_words(apps: &[ExportedApp]) -> BTreeSet<String> {
         .filter_map(|a| a.callback.as_ref())
         .flat_map(|c| c.commands.iter().cloned())
         .collect()
-}
-
-/// `command_words::PATTERN` (`^[A-Z][A-Za-z]*\.Callback[A-Za-z]+$`), checked by hand.
-fn has_word_shape(word: &str) -> bool {
-    let Some((group, rest)) = word.split_once('.') else {
-        return false;
-    };
-    let mut group_chars = group.chars();
-    group_chars.next().is_some_and(|c| c.is_ascii_uppercase())
-        && group_chars.all(|c| c.is_ascii_alphabetic())
-        && rest
-            .strip_prefix("Callback")
-            .is_some_and(|tail| !tail.is_empty() && tail.chars().all(|c| c.is_ascii_alphabetic()))
 }
 
 fn string(s: &str) -> Yaml<'static> {
@@ -112,7 +99,7 @@ pub fn to_yaml(apps: &[ExportedApp]) -> String {
     );
     let extra: Vec<Yaml> = live_words(apps)
         .into_iter()
-        .filter(|w| !command_words::is_known(w) && has_word_shape(w))
+        .filter(|w| !command_words::is_known(w) && command_words::has_shape(w))
         .map(|w| string(&w))
         .collect();
     if !extra.is_empty() {
@@ -235,10 +222,10 @@ mod tests {
             suggested_token_env("1400000001"),
             "APP_1400000001_HOOK_TOKEN"
         );
-        assert!(has_word_shape("Live.CallbackAfterNewThing"));
-        assert!(!has_word_shape("live.CallbackX"));
-        assert!(!has_word_shape("Live.Callback"));
-        assert!(!has_word_shape("Live.OnCreate"));
+        assert!(command_words::has_shape("Live.CallbackAfterNewThing"));
+        assert!(!command_words::has_shape("live.CallbackX"));
+        assert!(!command_words::has_shape("Live.Callback"));
+        assert!(!command_words::has_shape("Live.OnCreate"));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::session::{self, Session};
 use super::{Outcome, Streams, report_error, runtime};
-use crate::config::model::ENV_NAME_PATTERN;
+use crate::config::model::{ENV_NAME_PATTERN, is_env_name};
 use crate::config::{self, App, Location, Managed, Origin, Position};
 use crate::export::{self, ExportedApp, ExportedToken};
 use crate::plan::AppError;
@@ -209,15 +209,6 @@ fn selected_apps(args: &ExportArgs, streams: &mut Streams) -> Option<Vec<App>> {
             })
             .collect(),
     )
-}
-
-/// `^[A-Za-z_][A-Za-z0-9_]*$`, as the schema requires of variable names.
-fn is_env_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn report_read_error(streams: &mut Streams, app: &App, error: &AppError) {

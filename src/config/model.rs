@@ -9,7 +9,9 @@
 //! leave the part unmanaged.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
+use regex::Regex;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +22,14 @@ pub const FORMAT_VERSION: u64 = 1;
 
 /// Environment variable names: what POSIX shells accept.
 pub const ENV_NAME_PATTERN: &str = "^[A-Za-z_][A-Za-z0-9_]*$";
+
+/// Whether `name` matches [`ENV_NAME_PATTERN`] (the same expression the schema checks with).
+pub fn is_env_name(name: &str) -> bool {
+    static ENV_NAME: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(ENV_NAME_PATTERN).expect("ENV_NAME_PATTERN is a valid expression")
+    });
+    ENV_NAME.is_match(name)
+}
 
 /// App names are used in plans and `--target`, so they stay shell- and URL-friendly.
 pub const APP_NAME_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9_.-]*$";
