@@ -213,7 +213,9 @@ fn apply_saved(
     };
     let live = rt.block_on(session.read(&credentials, args.parallelism));
     let mut candidates = Vec::with_capacity(apps.len());
-    let mut to_apply = Vec::new();
+    // What the text report shows before applying: the apps to write and the unchanged ones (so
+    // that its summary counts them); refused and unreadable apps are reported after.
+    let mut shown = Vec::new();
     for (((app, credentials), live), saved_app) in
         apps.into_iter().zip(credentials).zip(live).zip(&saved.apps)
     {
@@ -250,7 +252,7 @@ fn apply_saved(
                 Status::Refused(reasons),
             ))));
         } else if plan.action.is_change() {
-            to_apply.push(plan.clone());
+            shown.push(plan.clone());
             candidates.push(Candidate::Apply(Box::new(Job {
                 app,
                 credentials,
@@ -258,6 +260,7 @@ fn apply_saved(
             })));
         } else {
             candidates.push(Candidate::Settled(Box::new(unapplied(&plan))));
+            shown.push(plan);
         }
     }
     let nothing_to_do = candidates
@@ -284,10 +287,10 @@ fn apply_saved(
         }
         return Outcome::Success;
     }
-    if args.format == ApplyFormat::Text && !to_apply.is_empty() {
+    if args.format == ApplyFormat::Text && shown.iter().any(|p| p.action.is_change()) {
         let _ = streams
             .out
-            .write_all(render::text::render(&to_apply).as_bytes());
+            .write_all(render::text::render(&shown).as_bytes());
     }
     let outcomes = execute(rt, session, candidates, args.parallelism);
     report(&outcomes, args.format, streams)
@@ -297,8 +300,9 @@ fn apply_saved(
 fn stale(planned: &LiveState, now: &LiveState, planned_fingerprint: &str) -> Vec<String> {
     let moved = saved::moved(planned, now);
     if moved.is_empty() && now.fingerprint() != planned_fingerprint {
-        // Every field `moved` compares is in the fingerprint, so this is a livehook bug; still
-        // refuse rather than write over a state nobody has seen.
+        // The fingerprint tells apart what `moved` does not put into words (a token that was not
+        // read and one that is missing, say): refuse rather than write over a state nobody has
+        // seen.
         return vec!["the live state moved since the plan".into()];
     }
     moved
