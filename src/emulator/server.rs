@@ -22,7 +22,7 @@ use super::rate::RateWindow;
 use super::state::{AppState, State};
 use super::{Options, RecordedRequest};
 use crate::tim::usersig;
-use crate::tim::wire::{CallbackBody, Command, TokenBody, codes};
+use crate::tim::wire::{CallbackBody, Command, Envelope, TokenBody, codes};
 
 /// Real bodies are a few hundred bytes; the cap keeps a hostile client from exhausting memory.
 const MAX_BODY: usize = 1 << 20;
@@ -292,27 +292,23 @@ impl Shared {
 
     /// The envelope, with the keys in the order of Tencent's documented sample.
     fn envelope(&self, outcome: Result<Option<Value>, ApiError>) -> Value {
-        let request_id = self.request_id();
-        match outcome {
-            Ok(response) => {
-                let mut envelope = json!({
-                    "ErrorCode": 0,
-                    "ErrorInfo": "",
-                    "ActionStatus": "OK",
-                    "RequestId": request_id,
-                });
-                if let (Some(response), Some(map)) = (response, envelope.as_object_mut()) {
-                    map.insert("Response".to_owned(), response);
-                }
-                envelope
-            }
-            Err(error) => json!({
-                "ErrorCode": error.code,
-                "ErrorInfo": error.info,
-                "ActionStatus": "FAIL",
-                "RequestId": request_id,
-            }),
-        }
+        let envelope = match outcome {
+            Ok(response) => Envelope {
+                error_code: 0,
+                error_info: String::new(),
+                action_status: "OK".into(),
+                request_id: self.request_id(),
+                response,
+            },
+            Err(error) => Envelope {
+                error_code: error.code,
+                error_info: error.info,
+                action_status: "FAIL".into(),
+                request_id: self.request_id(),
+                response: None,
+            },
+        };
+        json!(envelope)
     }
 
     /// Runs every check in Tencent's order, then the command. `Ok(Some(_))` carries the

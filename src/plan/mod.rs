@@ -213,10 +213,7 @@ impl From<&ApiError> for AppError {
                 .code()
                 .map(|c| crate::tim::errors::meaning(c).to_owned()),
             message,
-            request_id: error
-                .request_id()
-                .filter(|id| !id.is_empty())
-                .map(str::to_owned),
+            request_id: error.request_id().map(str::to_owned),
             hint: error.hint().map(str::to_owned),
         }
     }

@@ -85,15 +85,16 @@ impl std::fmt::Debug for TokenBody {
     }
 }
 
-/// The envelope every response carries (HTTP 200 for every API outcome).
+/// The envelope every response carries (HTTP 200 for every API outcome). The fields are in the
+/// order of Tencent's documented sample, which is the order the emulator writes them in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Envelope<R> {
-    #[serde(rename = "ActionStatus")]
-    pub action_status: String,
     #[serde(rename = "ErrorCode")]
     pub error_code: i64,
     #[serde(rename = "ErrorInfo", default)]
     pub error_info: String,
+    #[serde(rename = "ActionStatus")]
+    pub action_status: String,
     #[serde(rename = "RequestId", default)]
     pub request_id: String,
     #[serde(rename = "Response", default, skip_serializing_if = "Option::is_none")]
