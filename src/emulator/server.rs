@@ -333,8 +333,6 @@ impl Shared {
                 format!("SDKAppID {} not found", request.sdkappid),
             ));
         };
-        let (secret_key, admin) = (app.secret_key.clone(), app.admin.clone());
-
         let window = inner.windows.entry(request.sdkappid).or_default();
         if !window.admit(at, self.rate_limit) {
             return Err(ApiError::new(
@@ -350,13 +348,13 @@ impl Shared {
         // someone else); only a correctly signed non-administrator reaches 60010.
         usersig::verify(
             request.usersig,
-            &secret_key,
+            &app.secret_key,
             request.sdkappid,
             request.identifier,
             usersig::unix_now(),
         )
         .map_err(|error| ApiError::new(error.code(), error.to_string()))?;
-        if request.identifier != admin {
+        if request.identifier != app.admin {
             return Err(ApiError::new(
                 NOT_ADMIN,
                 format!(
@@ -383,14 +381,13 @@ impl Shared {
         };
 
         let sdkappid = request.sdkappid;
-        let app = |inner: &Inner| inner.state.apps.get(&sdkappid).cloned();
         match command {
-            Command::GetCallback => match app(inner).and_then(|app| app.callback) {
-                Some(callback) => Ok(Some(to_value(&callback)?)),
+            Command::GetCallback => match &app.callback {
+                Some(callback) => Ok(Some(to_value(callback)?)),
                 None => Err(callback_missing()),
             },
-            Command::GetCallbackToken => match app(inner).and_then(|app| app.token) {
-                Some(token) => Ok(Some(to_value(&token)?)),
+            Command::GetCallbackToken => match &app.token {
+                Some(token) => Ok(Some(to_value(token)?)),
                 None => Err(ApiError::new(
                     codes::TOKEN_MISSING,
                     "callback token config does not exist",
@@ -398,7 +395,7 @@ impl Shared {
             },
             Command::SetCallback => {
                 let callback = callback_body(fields)?;
-                if app(inner).is_some_and(|app| app.callback.is_some()) {
+                if app.callback.is_some() {
                     return Err(ApiError::new(
                         codes::CALLBACK_EXISTS,
                         "callback config already exists, use update_callback",
@@ -408,7 +405,7 @@ impl Shared {
             }
             Command::UpdateCallback => {
                 let callback = callback_body(fields)?;
-                if app(inner).is_none_or(|app| app.callback.is_none()) {
+                if app.callback.is_none() {
                     return Err(callback_missing());
                 }
                 self.change(inner, sdkappid, |app| app.callback = Some(callback))
