@@ -1,10 +1,10 @@
 //! `livehook apply` and saved plans: the real binary against the in-process emulator over HTTP.
 
-use livehook::emulator::{Emulator, FaultKind, Options, State};
+use livehook::emulator::{Emulator, FaultKind, State};
 
 use crate::support::{
-    CREATE_ROOM, DESTROY_ROOM, SECRET_KEY, assert_no_secrets, callback, live_app, livehook,
-    mask_request_ids, seeded_state, start_emulator, stderr, stdout, token, writes,
+    CREATE_ROOM, DESTROY_ROOM, SECRET_KEY, Setup, assert_no_secrets, callback, live_app, livehook,
+    mask_request_ids, seeded_state, setup, stderr, stdout, token, writes,
 };
 
 /// The token the desired state asks for (in `HOOK_TOKEN`).
@@ -81,18 +81,6 @@ apps:
       commands: [{CREATE_ROOM}, {DESTROY_ROOM}]
 "
     )
-}
-
-pub struct Setup {
-    pub emulator: Emulator,
-    pub dir: tempfile::TempDir,
-}
-
-pub async fn setup(state: State, yaml: impl FnOnce(&str) -> String) -> Setup {
-    let emulator = start_emulator(state, Options::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("livehook.yaml"), yaml(&emulator.base_url())).unwrap();
-    Setup { emulator, dir }
 }
 
 fn run(s: &Setup, args: &[&str]) -> std::process::Output {

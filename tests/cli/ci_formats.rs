@@ -5,8 +5,10 @@ use std::path::Path;
 
 use livehook::emulator::{AppState, State};
 
-use crate::plan::{four_apps, four_apps_yaml, run, setup};
-use crate::support::{SECRET_KEY, assert_no_secrets, livehook, mask_request_ids, stderr, stdout};
+use crate::plan::{four_apps, four_apps_yaml, run};
+use crate::support::{
+    SECRET_KEY, assert_no_secrets, livehook, mask_request_ids, setup, stderr, stdout,
+};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn markdown_is_a_pull_request_comment() {

@@ -2,9 +2,8 @@
 
 use livehook::emulator::State;
 
-use crate::apply::setup;
 use crate::support::{
-    CREATE_ROOM, SECRET_KEY, callback, live_app, livehook, stderr, stdout, token,
+    CREATE_ROOM, SECRET_KEY, callback, live_app, livehook, setup, stderr, stdout, token,
 };
 
 pub(crate) const LIVE_TOKEN: &str = "live-TOKEN-for-export-31d0";

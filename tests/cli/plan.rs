@@ -3,11 +3,11 @@
 use std::path::Path;
 use std::process::Output;
 
-use livehook::emulator::{Emulator, Options, State};
+use livehook::emulator::State;
 
 use crate::support::{
-    CREATE_ROOM, DESTROY_ROOM, SECRET_KEY, assert_no_secrets, callback, live_app, livehook,
-    start_emulator, stderr, stdout,
+    CREATE_ROOM, DESTROY_ROOM, SECRET_KEY, Setup, assert_no_secrets, callback, live_app, livehook,
+    setup, stderr, stdout,
 };
 
 /// Four apps, one per row of the decision table: create, update, delete, no-op.
@@ -76,18 +76,6 @@ type ReadCall = (
     Option<serde_json::Value>,
     i64,
 );
-
-pub struct Setup {
-    pub emulator: Emulator,
-    pub dir: tempfile::TempDir,
-}
-
-pub async fn setup(state: State, yaml: impl FnOnce(&str) -> String) -> Setup {
-    let emulator = start_emulator(state, Options::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("livehook.yaml"), yaml(&emulator.base_url())).unwrap();
-    Setup { emulator, dir }
-}
 
 pub fn run(setup: &Setup, args: &[&str]) -> Output {
     livehook(setup.dir.path(), args, &[("TIM_SECRET_KEY", SECRET_KEY)])

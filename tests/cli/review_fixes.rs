@@ -6,9 +6,10 @@ use std::path::Path;
 
 use livehook::emulator::{AppState, Emulator, Options, State};
 
-use crate::plan::{four_apps, four_apps_yaml, run, setup};
+use crate::plan::{four_apps, four_apps_yaml, run};
 use crate::support::{
-    CREATE_ROOM, SECRET_KEY, callback, live_app, livehook, start_emulator, stderr, stdout, token,
+    CREATE_ROOM, SECRET_KEY, callback, live_app, livehook, setup, start_emulator, stderr, stdout,
+    token,
 };
 
 /// An emulator holding one app (SDKAppID 1400000001) and a `livehook.yaml` declaring `app_yaml`

@@ -56,6 +56,21 @@ pub async fn start_emulator(state: State, options: Options) -> Emulator {
         .expect("the emulator binds an ephemeral loopback port")
 }
 
+/// An emulator holding `state`, and a temporary directory whose `livehook.yaml` is `yaml` of
+/// the emulator's base URL.
+pub struct Setup {
+    pub emulator: Emulator,
+    pub dir: tempfile::TempDir,
+}
+
+pub async fn setup(state: State, yaml: impl FnOnce(&str) -> String) -> Setup {
+    let emulator = start_emulator(state, Options::default()).await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    std::fs::write(dir.path().join("livehook.yaml"), yaml(&emulator.base_url()))
+        .expect("livehook.yaml written");
+    Setup { emulator, dir }
+}
+
 /// Runs the real binary with a clean environment (only the variables given), from `dir`. A run
 /// that hangs fails its test after two minutes instead of holding CI until its own limit.
 pub fn livehook(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {

@@ -2,9 +2,8 @@
 
 use livehook::emulator::State;
 
-use crate::apply::{Setup, setup};
 use crate::support::{
-    CREATE_ROOM, SECRET_KEY, callback, live_app, livehook, stderr, stdout, token,
+    CREATE_ROOM, SECRET_KEY, Setup, callback, live_app, livehook, setup, stderr, stdout, token,
 };
 
 /// Distinctive values, so that any leak is found by a plain substring search.
