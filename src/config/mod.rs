@@ -147,6 +147,50 @@ pub fn load(paths: &[PathBuf]) -> Result<DesiredState, Vec<ConfigDiagnostic>> {
     })
 }
 
+/// `--target` names that are not apps of the desired state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownTargets {
+    pub unknown: Vec<String>,
+    /// Every app's name, to list what could have been meant.
+    pub known: Vec<String>,
+}
+
+impl UnknownTargets {
+    /// The closest app name to the first unknown target that is close to any.
+    pub fn suggestion(&self) -> Option<&str> {
+        self.unknown
+            .iter()
+            .find_map(|t| did_you_mean(t, self.known.iter().map(String::as_str)))
+    }
+}
+
+impl DesiredState {
+    /// The apps named in `targets` (every app when it is empty), in the desired state's order.
+    /// Names that match no app are an error rather than ignored: a typo must not silently plan
+    /// nothing.
+    pub fn select(self, targets: &[String]) -> Result<Vec<App>, UnknownTargets> {
+        if targets.is_empty() {
+            return Ok(self.apps);
+        }
+        let unknown: Vec<String> = targets
+            .iter()
+            .filter(|t| !self.apps.iter().any(|a| &a.name == *t))
+            .cloned()
+            .collect();
+        if !unknown.is_empty() {
+            return Err(UnknownTargets {
+                unknown,
+                known: self.apps.into_iter().map(|a| a.name).collect(),
+            });
+        }
+        Ok(self
+            .apps
+            .into_iter()
+            .filter(|a| targets.contains(&a.name))
+            .collect())
+    }
+}
+
 /// Validates one source text and resolves its apps (none when it has errors).
 pub fn load_source(source: &SourceFile) -> (Vec<App>, Vec<ConfigDiagnostic>) {
     let doc = match yaml::parse(&source.text) {
