@@ -690,12 +690,11 @@ mod tests {
 
     #[test]
     fn aliases_cannot_nest_past_the_depth_limit() {
-        // Each anchor is 40 deep; one copied inside the other would be 80 deep.
-        let deep =
-            |name: &str| format!("{}&{name} {}", "[".repeat(1), "[".repeat(39)) + &"]".repeat(40);
+        // The anchor holds 39 levels; copied 31 levels down it would reach 70.
         let text = format!(
-            "a: {}\nb: {}*a{}\n",
-            deep("a"),
+            "a: [&a {}{}]\nb: {}*a{}\n",
+            "[".repeat(38),
+            "]".repeat(39),
             "[".repeat(30),
             "]".repeat(30)
         );
