@@ -693,7 +693,7 @@ mod tests {
         // The anchor holds 39 levels; copied 31 levels down it would reach 70.
         let text = format!(
             "a: [&a {}{}]\nb: {}*a{}\n",
-            "[".repeat(38),
+            "[".repeat(39),
             "]".repeat(39),
             "[".repeat(30),
             "]".repeat(30)
