@@ -1,9 +1,9 @@
 //! YAML → JSON, keeping where every node came from.
 //!
-//! saphyr parses (it is maintained and gives every node a span, which serde_yaml cannot); this
-//! module turns its tree into a `serde_json::Value` for schema validation and serde, plus a
-//! [`SpanIndex`] that maps each JSON pointer back to the bytes of its key and value in the file, so
-//! every diagnostic can point at `file:line:column`.
+//! saphyr-parser reads the text (it is maintained and marks every event with its position, which
+//! serde_yaml cannot); this module builds, from its events, a `serde_json::Value` for schema
+//! validation and serde, plus a [`SpanIndex`] that maps each JSON pointer back to the bytes of its
+//! key and value in the file, so every diagnostic can point at `file:line:column`.
 
 use std::collections::HashMap;
 use std::ops::Range;
