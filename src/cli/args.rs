@@ -48,14 +48,11 @@ pub enum Command {
     },
 }
 
-/// The desired-state file a command reads when no PATH is given.
-pub const DEFAULT_DESIRED_STATE: &str = "livehook.yaml";
-
 /// `[PATH]...` of the commands that read desired-state files.
 #[derive(Debug, Args)]
 pub struct DesiredStatePaths {
     /// Desired-state files, or directories of `*.yaml` / `*.yml` files.
-    #[arg(value_name = "PATH", default_value = DEFAULT_DESIRED_STATE)]
+    #[arg(value_name = "PATH", default_value = crate::config::DEFAULT_PATH)]
     pub paths: Vec<PathBuf>,
 }
 

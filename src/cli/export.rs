@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use super::args::{DEFAULT_DESIRED_STATE, ExportArgs};
+use super::args::ExportArgs;
 use super::desired::load_apps;
 use super::outcome::{CliError, Outcome, Problem};
 use super::output::Streams;
@@ -45,7 +45,7 @@ pub fn run(args: &ExportArgs, streams: &mut Streams) -> Result<Outcome, CliError
 fn selected_apps(args: &ExportArgs, streams: &mut Streams) -> Result<Vec<App>, CliError> {
     if args.sdkappids.is_empty() {
         let paths = if args.paths.is_empty() {
-            vec![PathBuf::from(DEFAULT_DESIRED_STATE)]
+            vec![PathBuf::from(config::DEFAULT_PATH)]
         } else {
             args.paths.clone()
         };

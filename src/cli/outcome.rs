@@ -1,9 +1,9 @@
 //! How a command ends: an [`Outcome`] that becomes the exit status, or a [`CliError`] that
-//! `cli::main` prints, once, before exiting 1.
+//! `cli::run` prints, once, before exiting 1.
 
 use crate::config::ConfigDiagnostic;
 
-/// How a run ended. Every command returns one; `cli::main` maps it to the process status.
+/// How a run ended; `cli::main` maps it to the process status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// Exit 0.

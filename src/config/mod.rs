@@ -22,6 +22,9 @@ pub use suggest::did_you_mean;
 use crate::tim::region::Region;
 use yaml::{Document, escape_pointer};
 
+/// The desired-state file commands read when given no path.
+pub const DEFAULT_PATH: &str = "livehook.yaml";
+
 /// Files larger than this are refused before parsing: a desired state for thousands of apps is
 /// well under a megabyte.
 const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
@@ -419,7 +422,9 @@ fn read_source(path: &Path) -> Result<SourceFile, Box<ConfigDiagnostic>> {
     let metadata = std::fs::metadata(path).map_err(|e| {
         unreadable(
             io_reason(&e),
-            "pass the path of a desired-state file or directory (default: livehook.yaml)",
+            &format!(
+                "pass the path of a desired-state file or directory (default: {DEFAULT_PATH})"
+            ),
         )
     })?;
     if metadata.len() > MAX_FILE_BYTES {
