@@ -119,6 +119,8 @@ pub struct PlanArgs {
     pub client: ClientArgs,
 }
 
+// The shared flags' help is worded for plan; apply's own wording replaces it where it says more.
+// (A `//` comment: a doc comment here would become the command's about text.)
 #[derive(Debug, Args)]
 #[command(
     mut_arg("targets", |a| a.help("Apply only this app (by name); repeat for several")),
@@ -172,6 +174,7 @@ pub enum ApplyFormat {
     Json,
 }
 
+// As for apply: export words the shared flags for itself.
 #[derive(Debug, Args)]
 #[command(
     mut_arg("parallelism", |a| a.help("How many apps to read at once")),
