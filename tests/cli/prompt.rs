@@ -12,7 +12,10 @@ use clap::Parser;
 use livehook::cli::{Cli, Outcome, Streams};
 use livehook::emulator::State;
 
-use crate::support::{CREATE_ROOM, SDKAPPID, callback, livehook, seeded_state, state_with_apps};
+use crate::support::{
+    CREATE_ROOM, SDKAPPID, SECRET_KEY, callback, livehook, seeded_state, state_with_apps, stderr,
+    stdout,
+};
 
 /// A writer whose bytes the test reads back after the run.
 #[derive(Clone, Default)]
@@ -179,10 +182,7 @@ const MANY_APPS: u64 = 12;
 fn many_apps() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let ids: Vec<u64> = (0..MANY_APPS).map(|i| SDKAPPID + i).collect();
-    let keyed: Vec<(u64, &str)> = ids
-        .iter()
-        .map(|&id| (id, crate::support::SECRET_KEY))
-        .collect();
+    let keyed: Vec<(u64, &str)> = ids.iter().map(|&id| (id, SECRET_KEY)).collect();
     state_with_apps(&keyed)
         .save_atomic(&dir.path().join("state.json"))
         .expect("state file written");
@@ -263,6 +263,6 @@ fn the_progress_bar_is_not_drawn_off_a_terminal() {
     let dir = many_apps();
     let output = livehook(dir.path(), &["plan", "--emulator", "state.json"], &[]);
     assert_eq!(output.status.code(), Some(0));
-    assert_eq!(crate::support::stderr(&output), "", "nothing on stderr");
-    assert!(!crate::support::stdout(&output).contains("reading live state"));
+    assert_eq!(stderr(&output), "", "nothing on stderr");
+    assert!(!stdout(&output).contains("reading live state"));
 }
