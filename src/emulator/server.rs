@@ -53,8 +53,9 @@ pub(crate) struct Inner {
     windows: HashMap<u64, RateWindow>,
 }
 
-/// A request the emulator refuses: the `ErrorCode` and the `ErrorInfo` Tencent would send. `info` is built only
-/// from fixed text, field names and identifiers, never from a secret or a field's value.
+/// A request the emulator refuses: the `ErrorCode` and the `ErrorInfo` Tencent would send.
+/// `info` is built only from fixed text, field names and identifiers, never from a secret or a
+/// field's value.
 #[derive(Debug)]
 struct Rejection {
     code: i64,

@@ -163,7 +163,8 @@ pub struct AppError {
     pub message: String,
     pub request_id: Option<String>,
     pub hint: Option<String>,
-    /// The failed call; `None` for a livehook bug.
+    /// The failed call, which words the failure; `None` for a livehook bug. Boxed, so that every
+    /// `Result<_, AppError>` stays small.
     #[serde(skip)]
     call: Option<Box<CallError>>,
 }
