@@ -69,7 +69,7 @@ impl Client {
                 }
                 Err(error) => error,
             };
-            debug!(%command, sdkappid, attempt, outcome = %error.detail(), request_id = %error.request_id().unwrap_or("none"), duration_ms, waited_ms, "HTTP attempt");
+            debug!(%command, sdkappid, attempt, outcome = %error.detail(), request_id = error.request_id().map(tracing::field::display), duration_ms, waited_ms, "HTTP attempt");
             if !command.is_read() && error.outcome_unknown() {
                 debug!(%command, sdkappid, "the answer to a write was lost: not re-sent, the caller reads back first");
                 return Err(error);
