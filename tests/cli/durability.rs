@@ -6,6 +6,10 @@
 //! call at a time each, on apps of their own. The emulator writes the file before it answers, so
 //! after a kill each writer's apps must be as they were after its last acknowledged call, or
 //! after the call it had in flight; nothing else. Twenty kills at pseudo-random moments.
+//!
+//! Each write pauses between the flushed temporary file and the rename (the debug-only
+//! [`PAUSE_ENV`] hook), so that most kills land inside a write, which the test asserts: without
+//! it a kill would almost always fall between writes and prove nothing about them.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -24,6 +28,10 @@ const KILLS: usize = 20;
 const WRITERS: u64 = 4;
 const APPS_PER_WRITER: u64 = 4;
 const FIRST: u64 = 1_400_200_000;
+/// The test-only hook of `livehook::atomic_file::write` (read by debug builds only), and how
+/// long it holds each write before the rename.
+const PAUSE_ENV: &str = "LIVEHOOK_TEST_PAUSE_BEFORE_RENAME_MS";
+const PAUSE_MS: &str = "20";
 
 /// A small deterministic generator, so that a failing run can be repeated.
 struct XorShift(u64);
@@ -139,6 +147,7 @@ fn start(dir: &Path) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_livehook"))
         .current_dir(dir)
         .env_clear()
+        .env(PAUSE_ENV, PAUSE_MS)
         .args([
             "emulator",
             "--listen",
@@ -255,6 +264,10 @@ async fn sigkill_while_writing_never_corrupts_or_loses_the_state_file() {
     assert!(
         calls >= KILLS * WRITERS as usize,
         "{calls} acknowledged calls in all"
+    );
+    assert!(
+        killed_mid_write >= KILLS / 4,
+        "only {killed_mid_write} of {KILLS} kills landed inside a write (left a temporary file)"
     );
     eprintln!(
         "durability: {KILLS} kills, {calls} acknowledged calls, {in_flight_landed} unacknowledged calls found written, \
