@@ -274,13 +274,7 @@ impl Shared {
         };
         let mut body = self.envelope(outcome).to_string().into_bytes();
         if fault == Some(FaultKind::TruncatedBody) {
-            // The envelope is ASCII apart from values inside strings; cutting at a byte that
-            // starts a character keeps the body valid UTF-8 while making the JSON invalid.
-            let mut half = body.len() / 2;
-            while half > 0 && (body[half] & 0b1100_0000) == 0b1000_0000 {
-                half -= 1;
-            }
-            body.truncate(half);
+            body = super::faults::cut_short(body);
         }
         Answer {
             status: StatusCode::OK,

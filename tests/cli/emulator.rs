@@ -799,17 +799,99 @@ async fn random_faults_at_rate_one_produce_every_kind() {
     emulator.shutdown().await;
 }
 
+/// `--latency-ms` holds each answer until its deadline and little past it: over many requests,
+/// sent alternately to a delayed emulator and an undelayed one (so that both meet the same load),
+/// no answer comes early, and the median delay beyond the undelayed round trip stays well under
+/// the millisecond that Tokio's timer alone overshoots by.
 #[tokio::test]
-async fn latency_delays_every_answer() {
-    let options = Options {
-        latency: Duration::from_millis(150),
-        ..Options::default()
+async fn latency_delays_every_answer_and_overshoots_by_a_fraction_of_a_millisecond() {
+    const LATENCY: Duration = Duration::from_millis(20);
+    const ROUNDS: usize = 40;
+    let delayed = start_emulator(
+        seeded_state(),
+        Options {
+            latency: LATENCY,
+            ..Options::default()
+        },
+    )
+    .await;
+    let undelayed = start_emulator(seeded_state(), Options::default()).await;
+    let (slow, fast) = (Client::new(&delayed), Client::new(&undelayed));
+    let timed = async |client: &Client| {
+        let started = Instant::now();
+        assert_fail(&client.call("get_callback", "{}").await, 100301);
+        started.elapsed()
     };
-    let emulator = start_emulator(seeded_state(), options).await;
+    // Warm both connections up, so that neither count holds a TCP handshake.
+    timed(&slow).await;
+    timed(&fast).await;
+    let (mut with, mut without) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        with.push(timed(&slow).await);
+        without.push(timed(&fast).await);
+    }
+    assert!(
+        with.iter().all(|t| *t >= LATENCY),
+        "an answer came early: {with:?}"
+    );
+    let median = |times: &mut Vec<Duration>| {
+        times.sort();
+        times[times.len() / 2]
+    };
+    let overshoot = median(&mut with).saturating_sub(median(&mut without) + LATENCY);
+    assert!(
+        overshoot < Duration::from_micros(600),
+        "median overshoot {overshoot:?} (delayed {with:?}, undelayed {without:?})"
+    );
+    assert!(
+        with.iter().all(|t| *t < LATENCY * 5),
+        "a delayed answer took far too long: {with:?}"
+    );
+    eprintln!("latency: median overshoot {overshoot:?}");
+    delayed.shutdown().await;
+    undelayed.shutdown().await;
+}
+
+/// The flag the soak reads to tell a write that took effect from one that did not is what the
+/// emulator does: each fault kind, forced on a create, changes the state exactly when it says
+/// it applies the operation.
+#[tokio::test]
+async fn each_fault_applies_the_operation_exactly_when_it_says_so() {
+    for kind in FaultKind::ALL {
+        let emulator = always(kind, Duration::from_millis(1)).await;
+        let client = Client::new(&emulator);
+        client
+            .raw(
+                "set_callback",
+                &query(SDKAPPID, ADMIN, &client.sig, 1),
+                CALLBACK,
+            )
+            .await;
+        let changed = emulator.state() != seeded_state();
+        assert_eq!(changed, kind.applies_operation(), "{kind:?}");
+        emulator.shutdown().await;
+    }
+}
+
+/// A cut-short `get_callback_token` answer still carries part of the token, so that the leak
+/// sweep's damaged answers test a client that might log what it could not parse.
+#[tokio::test]
+async fn a_cut_short_token_answer_carries_part_of_the_token() {
+    let emulator = always(FaultKind::TruncatedBody, Duration::ZERO).await;
+    emulator.update_state(|s| {
+        s.apps.get_mut(&SDKAPPID).unwrap().token = crate::support::token(TOKEN_VALUE, true);
+    });
     let client = Client::new(&emulator);
-    let started = Instant::now();
-    assert_fail(&client.call("get_callback", "{}").await, 100301);
-    assert!(started.elapsed() >= Duration::from_millis(150));
+    let (status, text) = client
+        .raw(
+            "get_callback_token",
+            &query(SDKAPPID, ADMIN, &client.sig, 1),
+            "{}",
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(serde_json::from_str::<Value>(&text).is_err(), "{text}");
+    assert!(text.contains(&TOKEN_VALUE[..8]), "{text}");
     emulator.shutdown().await;
 }
 
