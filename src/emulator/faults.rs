@@ -228,7 +228,10 @@ mod tests {
     fn a_cut_short_answer_breaks_inside_the_response() {
         let whole = br#"{"ErrorCode":0,"ErrorInfo":"","ActionStatus":"OK","RequestId":"Id-1","Response":{"Token":"token-0123456789abcdef","IsTokenEnable":true}}"#;
         let cut = String::from_utf8(cut_short(whole.to_vec())).unwrap();
-        assert!(cut.contains(r#""Response":{"Token":"token-01234567"#), "{cut}");
+        assert!(
+            cut.contains(r#""Response":{"Token":"token-01234567"#),
+            "{cut}"
+        );
         assert!(serde_json::from_str::<serde_json::Value>(&cut).is_err());
         let no_response = br#"{"ErrorCode":100001,"ErrorInfo":"internal error"}"#;
         assert_eq!(cut_short(no_response.to_vec()).len(), no_response.len() / 2);

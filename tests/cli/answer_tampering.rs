@@ -12,9 +12,9 @@ use axum::response::{IntoResponse, Response};
 use livehook::emulator::{Emulator, Options};
 use serde_json::json;
 
-use crate::support::{CREATE_ROOM, SECRET_KEY, livehook, seeded_state, start_emulator, stdout};
-
-const TOKEN: &str = "tok-secret-5d0c8e21a9";
+use crate::support::{
+    CREATE_ROOM, SECRET_KEY, TAMPERING_TOKEN, livehook, seeded_state, start_emulator, stdout,
+};
 
 /// What the proxy does with one request.
 #[derive(Clone, Copy)]
@@ -134,7 +134,10 @@ fn apply(endpoint: &str, token: bool, extra: &[&str]) -> std::process::Output {
     livehook(
         dir.path(),
         &args,
-        &[("TIM_SECRET_KEY", SECRET_KEY), ("HOOK_TOKEN", TOKEN)],
+        &[
+            ("TIM_SECRET_KEY", SECRET_KEY),
+            ("HOOK_TOKEN", TAMPERING_TOKEN),
+        ],
     )
 }
 
@@ -175,7 +178,7 @@ async fn an_error_info_quoting_the_token_does_not_reach_the_report() {
         let text = format!("{}{}", stdout(&output), crate::support::stderr(&output));
         assert_eq!(output.status.code(), Some(1), "{text}");
         assert!(text.contains("100002"), "{text}");
-        assert!(!text.contains(TOKEN), "the token leaked:\n{text}");
+        assert!(!text.contains(TAMPERING_TOKEN), "the token leaked:\n{text}");
         emulator.shutdown().await;
     }
 }

@@ -22,8 +22,8 @@ use livehook::emulator::{Emulator, FaultKind, Options, RecordedRequest, State};
 use serde_json::Value;
 
 use crate::support::{
-    CREATE_ROOM, DESTROY_ROOM, SECRET_KEY, callback, live_app, start_emulator, stderr, stdout,
-    token,
+    CREATE_ROOM, DESTROY_ROOM, SECRET_KEY, SOAK_OLD_TOKEN, SOAK_TOKEN, callback, live_app,
+    start_emulator, stderr, stdout, token,
 };
 
 const APPS: u64 = 200;
@@ -66,7 +66,6 @@ const FAULTY_RUN_FLAGS: [&str; 8] = [
 const MAX_RETRIES: usize = 4;
 
 const WANT_URL: &str = "https://hooks.example.com/live";
-const TOKEN: &str = "soak-TOKEN-4d1f09";
 
 /// What each app starts as, and what the desired state asks: eight kinds, in turn.
 fn app_kind(i: u64) -> u64 {
@@ -94,12 +93,12 @@ fn live_state() -> State {
             // rotate the token only
             6 => (
                 callback(WANT_URL, &[CREATE_ROOM]),
-                token("old-token-value", false),
+                token(SOAK_OLD_TOKEN, false),
             ),
             // delete callback and token
             _ => (
                 callback(WANT_URL, &[CREATE_ROOM]),
-                token("old-token-value", true),
+                token(SOAK_OLD_TOKEN, true),
             ),
         };
         (FIRST + i, live_app(cb, tok))
@@ -145,7 +144,7 @@ async fn run(dir: &Path, args: &[&str]) -> (Output, Duration) {
             .current_dir(&dir)
             .env_clear()
             .env("TIM_SECRET_KEY", SECRET_KEY)
-            .env("SOAK_TOKEN", TOKEN)
+            .env("SOAK_TOKEN", SOAK_TOKEN)
             .args(&args)
             .timeout(RUN_BOUND)
             .output()

@@ -3,20 +3,17 @@
 use livehook::emulator::State;
 
 use crate::support::{
-    CREATE_ROOM, SECRET_KEY, Setup, callback, live_app, livehook, setup, stderr, stdout, token,
+    CREATE_ROOM, SECRET_KEY, Setup, TOKEN_DESIRED, TOKEN_LIVE, TOKEN_MOVED, TOKEN_OTHER_LIVE,
+    TOKEN_SAME_VALUE, WRONG_KEY, callback, live_app, livehook, one_live_app, setup, stderr, stdout,
+    token,
 };
-
-/// Distinctive values, so that any leak is found by a plain substring search.
-pub(crate) const DESIRED_TOKEN: &str = "desired-TOKEN-value-5c1e";
-pub(crate) const LIVE_TOKEN: &str = "live-TOKEN-value-88ad";
-pub(crate) const OTHER_LIVE_TOKEN: &str = "other-live-TOKEN-0b7e";
 
 fn state() -> State {
     let app = |tok| live_app(callback("https://hooks.example.com/a", &[CREATE_ROOM]), tok);
     State {
         apps: [
-            (1400000001, app(token(LIVE_TOKEN, true))),
-            (1400000002, app(token(OTHER_LIVE_TOKEN, false))),
+            (1400000001, app(token(TOKEN_LIVE, true))),
+            (1400000002, app(token(TOKEN_OTHER_LIVE, false))),
             (1400000003, app(None)),
         ]
         .into_iter()
@@ -50,7 +47,7 @@ fn run(s: &Setup, args: &[&str]) -> std::process::Output {
         args,
         &[
             ("TIM_SECRET_KEY", SECRET_KEY),
-            ("HOOK_TOKEN", DESIRED_TOKEN),
+            ("HOOK_TOKEN", TOKEN_DESIRED),
         ],
     )
 }
@@ -105,7 +102,7 @@ async fn an_enabled_change_alone_shows_normally() {
     let output = livehook(
         s.dir.path(),
         &["plan", "--target", "rotate"],
-        &[("TIM_SECRET_KEY", SECRET_KEY), ("LIVE", LIVE_TOKEN)],
+        &[("TIM_SECRET_KEY", SECRET_KEY), ("LIVE", TOKEN_LIVE)],
     );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let text = stdout(&output);
@@ -123,7 +120,7 @@ async fn a_missing_or_oversized_token_variable_fails_before_any_request() {
     let output = livehook(s.dir.path(), &["plan"], &[("TIM_SECRET_KEY", SECRET_KEY)]);
     assert_eq!(output.status.code(), Some(1));
     insta::assert_snapshot!("token_variable_missing", stderr(&output));
-    let too_long = format!("{DESIRED_TOKEN}{}", "x".repeat(120));
+    let too_long = format!("{TOKEN_DESIRED}{}", "x".repeat(120));
     let output = livehook(
         s.dir.path(),
         &["apply", "--auto-approve"],
@@ -131,7 +128,7 @@ async fn a_missing_or_oversized_token_variable_fails_before_any_request() {
     );
     assert_eq!(output.status.code(), Some(1));
     insta::assert_snapshot!("token_variable_too_long", stderr(&output));
-    assert!(!stderr(&output).contains(DESIRED_TOKEN));
+    assert!(!stderr(&output).contains(TOKEN_DESIRED));
     assert!(s.emulator.requests().is_empty(), "no request may be sent");
 }
 
@@ -168,7 +165,7 @@ async fn no_token_value_or_secret_key_reaches_any_output_plan_file_or_export() {
     record(run(&s, &["export", "livehook.yaml"]));
     // Move one app so that the stale report, which names changed tokens, is covered too.
     s.emulator.update_state(|state| {
-        state.apps.get_mut(&1400000002).unwrap().token = token("moved-TOKEN-4242", true);
+        state.apps.get_mut(&1400000002).unwrap().token = token(TOKEN_MOVED, true);
     });
     let applied = record(run(&s, &["apply", "--plan", "plan.json"]));
     assert_eq!(applied.status.code(), Some(1), "one app is stale");
@@ -179,23 +176,20 @@ async fn no_token_value_or_secret_key_reaches_any_output_plan_file_or_export() {
     record(livehook(
         s.dir.path(),
         &["plan"],
-        &[
-            ("TIM_SECRET_KEY", "wrong-key"),
-            ("HOOK_TOKEN", DESIRED_TOKEN),
-        ],
+        &[("TIM_SECRET_KEY", WRONG_KEY), ("HOOK_TOKEN", TOKEN_DESIRED)],
     ));
 
     // The desired token did reach Tencent (the emulator), and nothing else.
     assert_eq!(
         s.emulator.state().apps[&1400000003].token,
-        token(DESIRED_TOKEN, false)
+        token(TOKEN_DESIRED, false)
     );
     for text in seen.borrow().iter() {
         for secret in [
-            DESIRED_TOKEN,
-            LIVE_TOKEN,
-            OTHER_LIVE_TOKEN,
-            "moved-TOKEN-4242",
+            TOKEN_DESIRED,
+            TOKEN_LIVE,
+            TOKEN_OTHER_LIVE,
+            TOKEN_MOVED,
             SECRET_KEY,
         ] {
             assert!(!text.contains(secret), "`{secret}` leaked into:\n{text}");
@@ -203,4 +197,29 @@ async fn no_token_value_or_secret_key_reaches_any_output_plan_file_or_export() {
         assert!(!text.to_lowercase().contains("usersig="), "{text}");
     }
     assert!(plan_file.contains("\"Token\": \"(sensitive)\""));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn markdown_shows_an_enabled_only_token_change_without_a_value_change() {
+    let app = live_app(None, token(TOKEN_SAME_VALUE, false));
+    let s = one_live_app(
+        app,
+        "  t:\n    token: {value_env: HOOK_TOKEN, enabled: true}\n",
+    )
+    .await;
+    let env = [
+        ("TIM_SECRET_KEY", SECRET_KEY),
+        ("HOOK_TOKEN", TOKEN_SAME_VALUE),
+    ];
+    let output = livehook(s.dir.path(), &["plan", "--format", "markdown"], &env);
+    let text = stdout(&output);
+    assert!(
+        text.contains("\n    value: (sensitive, "),
+        "unchanged value shown unmarked:\n{text}"
+    );
+    assert!(
+        text.contains("\n-   enabled: false\n+   enabled: true\n"),
+        "{text}"
+    );
+    assert!(!text.contains(TOKEN_SAME_VALUE));
 }

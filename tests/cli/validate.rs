@@ -13,6 +13,8 @@ use std::time::Duration;
 use assert_cmd::Command;
 use livehook::config::{SourceFile, load_source};
 
+use crate::support::{livehook, stderr, stdout};
+
 const FIXTURES: &str = "tests/fixtures/validate";
 
 /// Far above any honest run, even unoptimised: a hang fails the test instead of stalling it.
@@ -541,4 +543,16 @@ fn mutated_files_never_panic() {
             );
         }
     }
+}
+
+#[test]
+fn a_file_named_twice_is_read_once() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let output = livehook(
+        root,
+        &["validate", "examples/livehook.yaml", "examples/"],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "Valid: 5 apps in 1 file.\n");
 }
