@@ -35,6 +35,7 @@ pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
     pause_for_tests();
     // On failure the temporary file is dropped with the error, which deletes it.
     file.persist(path).map_err(|e| e.error)?;
+    pause_for_tests();
     #[cfg(unix)]
     {
         // Flushing a directory is a Unix notion; elsewhere the rename is as durable as it gets.
@@ -51,12 +52,13 @@ pub fn parent_dir(path: &Path) -> &Path {
     }
 }
 
-/// Test-only: in debug builds, `LIVEHOOK_TEST_PAUSE_BEFORE_RENAME_MS` holds every write between
-/// the flushed temporary file and the rename, so that a test killing the process lands inside a
-/// write instead of hoping to hit a window of microseconds. Release builds never read it.
+/// Test-only: in debug builds, `LIVEHOOK_TEST_PAUSE_WRITES_MS` holds every write before and
+/// after its rename, so that a test killing the process lands inside a write (before the rename:
+/// the old file stays; after it: the new one is in place but not yet acknowledged) instead of
+/// hoping to hit a window of microseconds. Release builds never read it.
 fn pause_for_tests() {
     #[cfg(debug_assertions)]
-    if let Some(ms) = std::env::var("LIVEHOOK_TEST_PAUSE_BEFORE_RENAME_MS")
+    if let Some(ms) = std::env::var("LIVEHOOK_TEST_PAUSE_WRITES_MS")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
     {

@@ -7,9 +7,10 @@
 //! after a kill each writer's apps must be as they were after its last acknowledged call, or
 //! after the call it had in flight; nothing else. Twenty kills at pseudo-random moments.
 //!
-//! Each write pauses between the flushed temporary file and the rename (the debug-only
-//! [`PAUSE_ENV`] hook), so that most kills land inside a write, which the test asserts: without
-//! it a kill would almost always fall between writes and prove nothing about them.
+//! Each write pauses before and after its rename (the debug-only [`PAUSE_ENV`] hook), so that
+//! kills land inside writes, on both sides of the rename, which the test asserts: a kill before
+//! the rename leaves a temporary file and the old state, one after it leaves the state of a
+//! call that was never acknowledged.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -29,8 +30,8 @@ const WRITERS: u64 = 4;
 const APPS_PER_WRITER: u64 = 4;
 const FIRST: u64 = 1_400_200_000;
 /// The test-only hook of `livehook::atomic_file::write` (read by debug builds only), and how
-/// long it holds each write before the rename.
-const PAUSE_ENV: &str = "LIVEHOOK_TEST_PAUSE_BEFORE_RENAME_MS";
+/// long it holds each write before and after the rename.
+const PAUSE_ENV: &str = "LIVEHOOK_TEST_PAUSE_WRITES_MS";
 const PAUSE_MS: &str = "20";
 
 /// A small deterministic generator, so that a failing run can be repeated.
@@ -268,6 +269,10 @@ async fn sigkill_while_writing_never_corrupts_or_loses_the_state_file() {
     assert!(
         killed_mid_write >= KILLS / 4,
         "only {killed_mid_write} of {KILLS} kills landed inside a write (left a temporary file)"
+    );
+    assert!(
+        in_flight_landed > 0,
+        "no kill landed after a rename and before its answer"
     );
     eprintln!(
         "durability: {KILLS} kills, {calls} acknowledged calls, {in_flight_landed} unacknowledged calls found written, \
