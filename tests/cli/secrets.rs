@@ -140,7 +140,9 @@ fn secret_pieces() -> Vec<(String, &'static str)> {
         let runs: Vec<String> = chars.windows(PIECE).map(|w| w.iter().collect()).collect();
         runs.into_iter().map(move |run| (run, *secret))
     });
-    let whole = ALL_SECRETS.iter().map(|secret| (secret.to_string(), *secret));
+    let whole = ALL_SECRETS
+        .iter()
+        .map(|secret| (secret.to_string(), *secret));
     runs.chain(whole).collect()
 }
 

@@ -397,7 +397,10 @@ async fn plan_and_apply_under_thirty_percent_faults_converge_without_writing_twi
         "writes the plan did not ask for: {:?}",
         arrivals.keys().collect::<Vec<_>>()
     );
-    assert!(resent > 0, "the soak re-sent some writes that had not taken effect");
+    assert!(
+        resent > 0,
+        "the soak re-sent some writes that had not taken effect"
+    );
 
     let lost_writes = faulty
         .requests()
