@@ -154,6 +154,7 @@ async fn github_summarises_annotations_past_the_limit() {
     })
     .await;
     let output = run_with_key(&s, &["plan", "--format", "github"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let text = stdout(&output);
     let warnings: Vec<&str> = text
         .lines()
@@ -274,6 +275,7 @@ fn validate_speaks_json_and_github() {
         &["validate", "bad.yaml", "--format", "json"],
         &[],
     );
+    assert_eq!(output.status.code(), Some(1));
     insta::assert_json_snapshot!(
         "validate_json",
         serde_json::from_str::<serde_json::Value>(&stdout(&output)).unwrap()
@@ -290,15 +292,28 @@ fn validate_speaks_json_and_github() {
     );
 }
 
+/// Each shell's script completes every command and the flags of `apply` (a script that named
+/// only some subcommands, or none of their flags, would be a broken completion).
 #[test]
 fn completions_for_each_shell() {
-    for shell in ["bash", "zsh", "fish"] {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
         let output = livehook(Path::new("."), &["completions", shell], &[]);
-        assert_eq!(output.status.code(), Some(0));
-        assert!(
-            stdout(&output).contains("validate"),
-            "{shell} completion names the subcommands"
-        );
+        assert_eq!(output.status.code(), Some(0), "{shell}");
+        let script = stdout(&output);
+        for word in [
+            "validate",
+            "plan",
+            "apply",
+            "export",
+            "schema",
+            "emulator",
+            "completions",
+            "auto-approve",
+            "detailed-exitcode",
+            "parallelism",
+        ] {
+            assert!(script.contains(word), "{shell} completion lacks {word}");
+        }
     }
 }
 
