@@ -235,7 +235,7 @@ mod tests {
                 name: "prod-sg".into(),
                 sdkappid: 1400000001,
                 location: Location::Region(Region::Singapore),
-                identifier: "administrator".into(),
+                identifier: crate::tim::DEFAULT_IDENTIFIER.into(),
                 secret_key_env: "TIM_SECRET_KEY".into(),
                 callback: Some(CallbackBody {
                     url: "https://h.example.com/a?x=1#frag: 'q\"".into(),

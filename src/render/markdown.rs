@@ -108,10 +108,7 @@ fn action_label(action: Action) -> &'static str {
 /// What changes, in a few words.
 fn change_summary(plan: &AppPlan) -> String {
     if let Some(error) = &plan.error {
-        return match (error.code, &error.meaning) {
-            (Some(code), Some(meaning)) => format!("error {code}: {meaning}"),
-            _ => error.message.clone(),
-        };
+        return error.brief();
     }
     let parts: Vec<String> = plan
         .callback
