@@ -52,9 +52,15 @@ enum Sig {
 enum BodyChoice {
     Missing,
     Raw(Vec<u8>),
-    Callback { url: String, commands: Vec<String> },
+    Callback {
+        url: String,
+        commands: Vec<String>,
+    },
     /// A token of the distinctive shape [`token_value`] gives, so that a leak is recognisable.
-    Token { token: u8, enabled: bool },
+    Token {
+        token: u8,
+        enabled: bool,
+    },
 }
 
 #[derive(Arbitrary, Debug)]
@@ -211,7 +217,11 @@ fuzz_target!(|input: Input| {
             }
         }
         if answer.fault.is_some_and(|f| !f.applies_operation()) {
-            assert!(emulator.state() == before, "{:?} applied the request", answer.fault);
+            assert!(
+                emulator.state() == before,
+                "{:?} applied the request",
+                answer.fault
+            );
         }
         match answer.fault {
             Some(FaultKind::BadGateway) => {
