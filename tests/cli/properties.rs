@@ -55,6 +55,49 @@ fn url() -> impl Strategy<Value = String> {
     ]
 }
 
+/// A live list of command words and a desired one: unrelated, or the same set in another order
+/// (so that half the cases turn on the URL alone).
+fn words_pair() -> impl Strategy<Value = (Vec<String>, Vec<String>)> {
+    (words(), words(), any::<bool>()).prop_map(|(live, other, same)| {
+        let want = if same {
+            live.iter().rev().cloned().collect()
+        } else {
+            other
+        };
+        (live, want)
+    })
+}
+
+/// A live URL and a desired one: unrelated, equal, or differing in one character anywhere or in
+/// letter case only (so that a comparison that looks at a prefix, or ignores case, is caught).
+fn url_pair() -> impl Strategy<Value = (String, String)> {
+    (
+        url(),
+        url(),
+        0..4u8,
+        any::<prop::sample::Index>(),
+        any::<char>(),
+    )
+        .prop_map(|(live, other, how, at, c)| {
+            let want = match how {
+                0 => other,
+                1 => live.clone(),
+                2 => live.to_uppercase(),
+                _ => {
+                    let mut chars: Vec<char> = live.chars().collect();
+                    if chars.is_empty() {
+                        chars.push(c);
+                    } else {
+                        let i = at.index(chars.len());
+                        chars[i] = c;
+                    }
+                    chars.into_iter().collect()
+                }
+            };
+            (live, want)
+        })
+}
+
 /// A token as the plan sees one: its keyed fingerprint from a small pool (so values often match)
 /// and whether it is enabled.
 fn token_state() -> impl Strategy<Value = TokenState> {
@@ -123,10 +166,8 @@ proptest! {
 
     #[test]
     fn command_set_diff_partitions_live_and_desired(
-        live_url in url(),
-        live_words in words(),
-        want_url in url(),
-        want_words in words(),
+        (live_url, want_url) in url_pair(),
+        (live_words, want_words) in words_pair(),
     ) {
         let live = LiveState {
             callback: Some(CallbackBody { url: live_url.clone(), commands: live_words.clone() }),
