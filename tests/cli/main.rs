@@ -13,7 +13,6 @@ mod plan;
 mod prompt;
 mod properties;
 mod rate_limit;
-mod review_fixes;
 mod secrets;
 mod snapshot_audit;
 mod soak;
