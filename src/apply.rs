@@ -16,7 +16,7 @@ use crate::config::App;
 use crate::credentials::Credentials;
 use crate::plan::{self, Action, AppError, AppPlan, token};
 use crate::tim::client::{ApiError, Client, Target};
-use crate::tim::wire::{CallbackBody, Command, TokenBody, codes};
+use crate::tim::wire::{Callback, Command, TokenBody, codes};
 
 /// One planned call as it went.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -233,7 +233,7 @@ fn record(steps: &mut Vec<Step>, plan: &AppPlan, command: Command, note: Option<
 async fn create_callback(
     client: &Client,
     target: &Target,
-    want: &CallbackBody,
+    want: &Callback,
 ) -> Result<Option<String>, ApiError> {
     let exists = match send(client, target, Write::SetCallback(want)).await {
         Ok(note) => return Ok(note),
@@ -262,7 +262,7 @@ async fn create_callback(
 async fn update_callback(
     client: &Client,
     target: &Target,
-    want: &CallbackBody,
+    want: &Callback,
 ) -> Result<Option<String>, ApiError> {
     match send(client, target, Write::UpdateCallback(want)).await {
         Ok(note) => Ok(note),
@@ -289,8 +289,8 @@ fn join(first: String, then: Option<String>) -> String {
 #[derive(Clone, Copy)]
 enum Write<'a> {
     SetToken(&'a TokenBody),
-    SetCallback(&'a CallbackBody),
-    UpdateCallback(&'a CallbackBody),
+    SetCallback(&'a Callback),
+    UpdateCallback(&'a Callback),
     DeleteCallback,
     DeleteToken,
 }
@@ -449,7 +449,7 @@ pub fn differences(plan: &AppPlan) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{CallbackSpec, Location, Managed, Origin, Position};
+    use crate::config::{Location, Managed, Origin, Position};
     use crate::emulator::{AppState, Emulator, Options, State};
     use crate::plan::LiveState;
     use crate::tim::client::{ClientOptions, Secret};
@@ -457,8 +457,8 @@ mod tests {
     const KEY: &str = "test-secret-key";
     const ID: u64 = 1400000001;
 
-    fn body(url: &str) -> CallbackBody {
-        CallbackBody {
+    fn body(url: &str) -> Callback {
+        Callback {
             url: url.into(),
             commands: vec!["Live.CallbackAfterCreateRoom".into()],
         }
@@ -476,16 +476,13 @@ mod tests {
             location: Location::Endpoint("http://127.0.0.1:1".into()),
             identifier: "administrator".into(),
             secret_key_env: "K".into(),
-            callback: Some(Managed::Present(CallbackSpec {
-                url: url.into(),
-                commands: body(url).commands,
-            })),
+            callback: Some(Managed::Present(body(url))),
             token: None,
             origin: Origin::at(here),
         }
     }
 
-    async fn emulator(callback: Option<CallbackBody>) -> (Emulator, Client, Credentials) {
+    async fn emulator(callback: Option<Callback>) -> (Emulator, Client, Credentials) {
         let state = State {
             apps: [(
                 ID,
@@ -649,10 +646,7 @@ mod tests {
         // Another writer replaces the callback right after ours: simulate by a desired state
         // that the write does not reach (the job's app wants another URL than the plan sends).
         let mut other = app.clone();
-        other.callback = Some(Managed::Present(CallbackSpec {
-            url: "https://else/hook".into(),
-            commands: body("x").commands,
-        }));
+        other.callback = Some(Managed::Present(body("https://else/hook")));
         let outcome = apply_app(
             &client,
             &Job {

@@ -19,7 +19,7 @@ use saphyr::{Mapping, Scalar, Yaml, YamlEmitter};
 use crate::config::Location;
 use crate::config::model::{ABSENT, DEFAULT_IDENTIFIER, DEFAULT_SECRET_KEY_ENV, FORMAT_VERSION};
 use crate::tim::command_words;
-use crate::tim::wire::CallbackBody;
+use crate::tim::wire::Callback;
 
 /// One app as it is live.
 #[derive(Debug, Clone)]
@@ -30,7 +30,7 @@ pub struct ExportedApp {
     pub identifier: String,
     pub secret_key_env: String,
     /// `None`: no callback is configured.
-    pub callback: Option<CallbackBody>,
+    pub callback: Option<Callback>,
     /// `None`: no token is configured.
     pub token: Option<ExportedToken>,
 }
@@ -237,7 +237,7 @@ mod tests {
                 location: Location::Region(Region::Singapore),
                 identifier: "administrator".into(),
                 secret_key_env: "TIM_SECRET_KEY".into(),
-                callback: Some(CallbackBody {
+                callback: Some(Callback {
                     url: "https://h.example.com/a?x=1#frag: 'q\"".into(),
                     commands: vec![
                         "Live.CallbackAfterDestroyRoom".into(),

@@ -16,10 +16,11 @@ use serde::Deserialize;
 
 pub use checks::{EndpointProblem, check_endpoint, is_loopback, parse_http_url};
 pub use diagnostic::{ConfigDiagnostic, SourceFile};
-pub use model::{CallbackSpec, Managed, TokenSpec};
+pub use model::{Managed, TokenSpec};
 pub use suggest::did_you_mean;
 
 use crate::tim::region::Region;
+use crate::tim::wire::Callback;
 use yaml::{Document, escape_pointer};
 
 /// Files larger than this are refused before parsing: a desired state for thousands of apps is
@@ -96,7 +97,7 @@ pub struct App {
     pub identifier: String,
     pub secret_key_env: String,
     /// `None`: unmanaged (read and shown, never changed).
-    pub callback: Option<Managed<CallbackSpec>>,
+    pub callback: Option<Managed<Callback>>,
     /// `None`: unmanaged.
     pub token: Option<Managed<TokenSpec>>,
     pub origin: Origin,

@@ -15,6 +15,7 @@ use regex::Regex;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
+use crate::tim::wire::Callback;
 use crate::tim::{command_words, region::Region};
 
 /// The only desired-state format this livehook reads.
@@ -109,9 +110,13 @@ pub struct AppSpec {
     pub secret_key_env: Option<String>,
     /// The webhook: `{url, commands}`, or `absent` to delete it. Leave it out to leave the
     /// callback unmanaged (read and shown, never changed).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "callback_in_file::managed"
+    )]
     #[schemars(with = "Managed<CallbackSpec>")]
-    pub callback: Option<Managed<CallbackSpec>>,
+    pub callback: Option<Managed<Callback>>,
     /// The webhook authentication token: `{value_env, enabled}`, or `absent` to delete it. Leave it
     /// out to leave the token unmanaged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -119,9 +124,14 @@ pub struct AppSpec {
     pub token: Option<Managed<TokenSpec>>,
 }
 
+// How desired-state files and saved plans spell a `Callback`, not a second type: serde's remote
+// derive makes this a description of `Callback`'s fields under the file's names (`Callback`'s own
+// serde spelling is the wire's), and no value of it is ever made. Fields holding a `Callback` use
+// it through `callback_in_file`.
 /// The callback URL and the events it receives.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Serialize, Deserialize, JsonSchema)]
+#[serde(remote = "Callback", deny_unknown_fields)]
+#[schemars(rename = "CallbackSpec")]
 pub struct CallbackSpec {
     /// Absolute `https://` (recommended) or `http://` URL that Tencent posts events to.
     #[schemars(extend("format" = "uri"))]
@@ -157,6 +167,86 @@ pub enum Managed<T> {
 
 /// The word that marks a managed part as "must not exist".
 pub const ABSENT: &str = "absent";
+
+impl<T> Managed<T> {
+    pub fn as_ref(&self) -> Managed<&T> {
+        match self {
+            Managed::Present(value) => Managed::Present(value),
+            Managed::Absent => Managed::Absent,
+        }
+    }
+
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Managed<U> {
+        match self {
+            Managed::Present(value) => Managed::Present(f(value)),
+            Managed::Absent => Managed::Absent,
+        }
+    }
+}
+
+/// Serde `with` modules for fields that hold a [`Callback`] in a desired-state file or a saved
+/// plan, so that it is spelled `{url, commands}` there ([`CallbackSpec`]).
+pub mod callback_in_file {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::{CallbackSpec, Managed};
+    use crate::tim::wire::Callback;
+
+    struct Spelled<'a>(&'a Callback);
+
+    impl Serialize for Spelled<'_> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            CallbackSpec::serialize(self.0, serializer)
+        }
+    }
+
+    struct Read(Callback);
+
+    impl<'de> Deserialize<'de> for Read {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            CallbackSpec::deserialize(deserializer).map(Read)
+        }
+    }
+
+    /// `Option<Callback>`: `null` or `{url, commands}`.
+    pub mod optional {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(
+            value: &Option<Callback>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            value.as_ref().map(Spelled).serialize(serializer)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<Callback>, D::Error> {
+            Ok(Option::<Read>::deserialize(deserializer)?.map(|read| read.0))
+        }
+    }
+
+    /// `Option<Managed<Callback>>`: `null` (unmanaged), `absent`, or `{url, commands}`.
+    pub mod managed {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(
+            value: &Option<Managed<Callback>>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            value
+                .as_ref()
+                .map(|m| m.as_ref().map(Spelled))
+                .serialize(serializer)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<Managed<Callback>>, D::Error> {
+            Ok(Option::<Managed<Read>>::deserialize(deserializer)?.map(|m| m.map(|read| read.0)))
+        }
+    }
+}
 
 impl<T: Serialize> Serialize for Managed<T> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

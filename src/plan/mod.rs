@@ -12,16 +12,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::config::{App, CallbackSpec, Managed, Origin};
+use crate::config::{App, Managed, Origin};
 use crate::tim::client::ApiError;
-use crate::tim::wire::{CallbackBody, Command, TokenBody};
+use crate::tim::wire::{Callback, Command, TokenBody};
 pub use token::{LiveToken, TokenChange, TokenState};
 
 /// What is live for one app, as read.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LiveState {
     /// `None`: `get_callback` answered 100301 (no configuration).
-    pub callback: Option<CallbackBody>,
+    pub callback: Option<Callback>,
     /// Read only when the token is managed; never the value, only its keyed fingerprint.
     pub token: LiveToken,
 }
@@ -103,8 +103,8 @@ pub struct PlannedCall {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallbackChange {
     pub action: Action,
-    pub before: Option<CallbackBody>,
-    pub after: Option<CallbackBody>,
+    pub before: Option<Callback>,
+    pub after: Option<Callback>,
 }
 
 impl CallbackChange {
@@ -133,7 +133,7 @@ impl CallbackChange {
     }
 }
 
-fn difference(left: Option<&CallbackBody>, right: Option<&CallbackBody>) -> Vec<String> {
+fn difference(left: Option<&Callback>, right: Option<&Callback>) -> Vec<String> {
     match (left, right) {
         (None, _) => Vec::new(),
         (Some(left), None) => sorted(&left.commands),
@@ -307,12 +307,9 @@ pub fn decide(
     plan
 }
 
-fn decide_callback(desired: &Managed<CallbackSpec>, live: Option<&CallbackBody>) -> CallbackChange {
+fn decide_callback(desired: &Managed<Callback>, live: Option<&Callback>) -> CallbackChange {
     let after = match desired {
-        Managed::Present(spec) => Some(CallbackBody {
-            url: spec.url.clone(),
-            commands: spec.commands.clone(),
-        }),
+        Managed::Present(callback) => Some(callback.clone()),
         Managed::Absent => None,
     };
     let action = match (live, &after) {
@@ -330,7 +327,7 @@ fn decide_callback(desired: &Managed<CallbackSpec>, live: Option<&CallbackBody>)
 }
 
 /// URLs are compared exactly (Tencent posts to the string as written); commands as a set.
-pub fn same_callback(a: &CallbackBody, b: &CallbackBody) -> bool {
+pub fn same_callback(a: &Callback, b: &Callback) -> bool {
     a.url == b.url && sorted(&a.commands) == sorted(&b.commands)
 }
 
@@ -421,7 +418,7 @@ mod tests {
     use crate::config::{Location, Origin, Position};
     use crate::tim::region::Region;
 
-    fn app(callback: Option<Managed<CallbackSpec>>) -> App {
+    fn app(callback: Option<Managed<Callback>>) -> App {
         let here = Position {
             file: "f.yaml".into(),
             line: 1,
@@ -439,8 +436,8 @@ mod tests {
         }
     }
 
-    fn spec(url: &str, words: &[&str]) -> Option<Managed<CallbackSpec>> {
-        Some(Managed::Present(CallbackSpec {
+    fn spec(url: &str, words: &[&str]) -> Option<Managed<Callback>> {
+        Some(Managed::Present(Callback {
             url: url.into(),
             commands: words.iter().map(|w| w.to_string()).collect(),
         }))
@@ -448,7 +445,7 @@ mod tests {
 
     fn live(url: &str, words: &[&str]) -> LiveState {
         LiveState {
-            callback: Some(CallbackBody {
+            callback: Some(Callback {
                 url: url.into(),
                 commands: words.iter().map(|w| w.to_string()).collect(),
             }),

@@ -19,9 +19,10 @@ use sha2::{Digest, Sha256};
 
 use super::token::{self, LiveToken};
 use super::{Action, AppPlan, LiveState, PlannedCall};
-use crate::config::{App, CallbackSpec, Location, Managed, Origin, Position, TokenSpec};
+use crate::config::model::callback_in_file;
+use crate::config::{App, Location, Managed, Origin, Position, TokenSpec};
 use crate::tim::region::Region;
-use crate::tim::wire::CallbackBody;
+use crate::tim::wire::Callback;
 
 /// What the `kind` field says, so that any other JSON file is told apart from a plan.
 pub const KIND: &str = "livehook-plan";
@@ -74,7 +75,8 @@ pub enum SavedLocation {
 #[serde(deny_unknown_fields)]
 pub struct SavedDesired {
     /// `null`: unmanaged.
-    pub callback: Option<Managed<CallbackSpec>>,
+    #[serde(default, with = "callback_in_file::managed")]
+    pub callback: Option<Managed<Callback>>,
     /// `null`: unmanaged.
     pub token: Option<Managed<SavedToken>>,
 }
@@ -93,17 +95,15 @@ pub struct SavedToken {
 #[serde(deny_unknown_fields)]
 pub struct SavedLive {
     /// `null`: no callback was configured (100301).
-    pub callback: Option<CallbackSpec>,
+    #[serde(default, with = "callback_in_file::optional")]
+    pub callback: Option<Callback>,
     pub token: LiveToken,
 }
 
 impl SavedLive {
     pub fn to_live_state(&self) -> LiveState {
         LiveState {
-            callback: self.callback.as_ref().map(|c| CallbackBody {
-                url: c.url.clone(),
-                commands: c.commands.clone(),
-            }),
+            callback: self.callback.clone(),
             token: self.token.clone(),
         }
     }
@@ -159,10 +159,7 @@ pub fn build(apps: &[App], plans: &[AppPlan]) -> Option<SavedPlan> {
                 token,
             },
             live: SavedLive {
-                callback: live.callback.as_ref().map(|c| CallbackSpec {
-                    url: c.url.clone(),
-                    commands: c.commands.clone(),
-                }),
+                callback: live.callback.clone(),
                 token: live.token.clone(),
             },
             live_fingerprint: plan.fingerprint.clone()?,
@@ -423,7 +420,7 @@ mod tests {
 
     fn live(url: &str, words: &[&str], token: LiveToken) -> LiveState {
         LiveState {
-            callback: Some(CallbackBody {
+            callback: Some(Callback {
                 url: url.into(),
                 commands: words.iter().map(|w| w.to_string()).collect(),
             }),

@@ -5,7 +5,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Value, json};
 
 use crate::plan::{AppPlan, Summary, TokenState};
-use crate::tim::wire::CallbackBody;
+use crate::tim::wire::Callback;
 
 pub const FORMAT_VERSION: &str = "1.0";
 
@@ -82,6 +82,6 @@ fn token(plan: &AppPlan) -> Value {
     })
 }
 
-fn callback(c: &CallbackBody) -> Value {
+fn callback(c: &Callback) -> Value {
     json!({"url": c.url, "commands": c.commands})
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use livehook::emulator::{AppState, State};
 use livehook::tim::client::{ApiError, Client, ClientOptions, Secret, Target};
-use livehook::tim::wire::{CallbackBody, TokenBody};
+use livehook::tim::wire::{Callback, TokenBody};
 
 use crate::support::{ADMIN, SECRET_KEY};
 
@@ -90,7 +90,7 @@ async fn hammer(
         let mut next = progress.lock().unwrap().acked.clone();
         let app = next.get_mut(&id).unwrap();
         let url = format!("https://hooks.example.com/{writer}/{n}");
-        let body = CallbackBody {
+        let body = Callback {
             url,
             commands: vec!["Live.CallbackAfterCreateRoom".into()],
         };

@@ -4,11 +4,11 @@
 
 use std::collections::BTreeSet;
 
-use livehook::config::{App, CallbackSpec, Location, Managed, Origin, Position};
+use livehook::config::{App, Location, Managed, Origin, Position};
 use livehook::plan::{Action, LiveState, decide, same_callback};
 use livehook::tim::region::Region;
 use livehook::tim::usersig::{self, SigFields, VerifyError};
-use livehook::tim::wire::{CallbackBody, Command};
+use livehook::tim::wire::{Callback, Command};
 use proptest::prelude::*;
 
 fn config() -> ProptestConfig {
@@ -48,7 +48,7 @@ fn url() -> impl Strategy<Value = String> {
     .prop_map(str::to_owned)
 }
 
-fn app(callback: Option<Managed<CallbackSpec>>) -> App {
+fn app(callback: Option<Managed<Callback>>) -> App {
     let here = Position {
         file: "p.yaml".into(),
         line: 1,
@@ -85,10 +85,10 @@ proptest! {
         want_words in words(),
     ) {
         let live = LiveState {
-            callback: Some(CallbackBody { url: live_url.clone(), commands: live_words.clone() }),
+            callback: Some(Callback { url: live_url.clone(), commands: live_words.clone() }),
             ..LiveState::default()
         };
-        let desired = Managed::Present(CallbackSpec {
+        let desired = Managed::Present(Callback {
             url: want_url.clone(),
             commands: want_words.clone(),
         });
@@ -117,8 +117,8 @@ proptest! {
                 &serde_json::json!({"Url": want_url, "CallbackCommandList": want_words})
             );
         }
-        let a = CallbackBody { url: live_url, commands: live_words };
-        let b = CallbackBody { url: want_url, commands: want_words };
+        let a = Callback { url: live_url, commands: live_words };
+        let b = Callback { url: want_url, commands: want_words };
         prop_assert_eq!(same_callback(&a, &b), same);
         prop_assert_eq!(same_callback(&b, &a), same);
     }
@@ -128,14 +128,14 @@ proptest! {
         want_url in url(),
         words in words(),
     ) {
-        let desired = Managed::Present(CallbackSpec { url: want_url.clone(), commands: words.clone() });
+        let desired = Managed::Present(Callback { url: want_url.clone(), commands: words.clone() });
         let plan = decide(&app(Some(desired)), Ok(LiveState::default()), None);
         let change = plan.callback.expect("managed");
         prop_assert_eq!(plan.action, Action::Create);
         prop_assert_eq!(set(&change.added_commands()), set(&words));
         prop_assert!(change.removed_commands().is_empty() && change.kept_commands().is_empty());
 
-        let live = LiveState { callback: Some(CallbackBody { url: want_url, commands: words.clone() }), ..LiveState::default() };
+        let live = LiveState { callback: Some(Callback { url: want_url, commands: words.clone() }), ..LiveState::default() };
         let plan = decide(&app(Some(Managed::Absent)), Ok(live), None);
         let change = plan.callback.expect("managed");
         prop_assert_eq!(plan.action, Action::Delete);

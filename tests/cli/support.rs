@@ -35,7 +35,7 @@ pub fn state_with_apps(apps: &[(u64, &str)]) -> State {
 
 /// An app under [`SECRET_KEY`] whose live configuration is this callback and this token.
 pub fn live_app(
-    callback: Option<livehook::tim::wire::CallbackBody>,
+    callback: Option<livehook::tim::wire::Callback>,
     token: Option<livehook::tim::wire::TokenBody>,
 ) -> AppState {
     AppState {
@@ -121,8 +121,8 @@ pub fn writes(emulator: &Emulator) -> Vec<(String, u64)> {
 }
 
 /// A callback body for emulator state.
-pub fn callback(url: &str, words: &[&str]) -> Option<livehook::tim::wire::CallbackBody> {
-    Some(livehook::tim::wire::CallbackBody {
+pub fn callback(url: &str, words: &[&str]) -> Option<livehook::tim::wire::Callback> {
+    Some(livehook::tim::wire::Callback {
         url: url.into(),
         commands: words.iter().map(|w| w.to_string()).collect(),
     })
