@@ -14,7 +14,8 @@ use tracing::debug;
 
 use crate::config::App;
 use crate::credentials::Credentials;
-use crate::plan::{self, Action, AppError, AppPlan, token};
+use crate::plan::diff::{self, Comparison};
+use crate::plan::{self, Action, AppError, AppPlan, Decision};
 use crate::tim::client::{ApiError, Client, Target};
 use crate::tim::wire::{Callback, Command, TokenBody, codes};
 
@@ -60,8 +61,8 @@ pub struct AppOutcome {
     pub sdkappid: u64,
     pub region: String,
     pub endpoint: String,
-    /// What the plan said to do.
-    pub action: Action,
+    /// What the plan said to do; `None` when the app could not be read.
+    pub action: Option<Action>,
     /// The calls that went through, in order.
     pub steps: Vec<Step>,
     pub status: Status,
@@ -74,7 +75,7 @@ impl AppOutcome {
             sdkappid: plan.sdkappid,
             region: plan.region.clone(),
             endpoint: plan.endpoint.clone(),
-            action: plan.action,
+            action: plan.action(),
             steps,
             status,
         }
@@ -105,9 +106,9 @@ impl ApplySummary {
         for o in outcomes {
             match (&o.status, o.action) {
                 (Status::NoChange, _) => s.unchanged += 1,
-                (Status::Verified, Action::Create) => s.created += 1,
-                (Status::Verified, Action::Update) => s.updated += 1,
-                (Status::Verified, Action::Delete) => s.deleted += 1,
+                (Status::Verified, Some(Action::Create)) => s.created += 1,
+                (Status::Verified, Some(Action::Update)) => s.updated += 1,
+                (Status::Verified, Some(Action::Delete)) => s.deleted += 1,
                 (Status::Verified, _) => s.unchanged += 1,
                 (Status::Unverified(_), _) => s.unverified += 1,
                 (Status::Failed(_), _) => s.failed += 1,
@@ -156,10 +157,15 @@ pub async fn apply_all(client: &Client, jobs: Vec<Job>, parallelism: usize) -> V
 /// Sends one app's calls, then reads it back.
 pub async fn apply_app(client: &Client, job: &Job) -> AppOutcome {
     let plan = &job.plan;
-    let calls: Vec<&str> = plan.calls.iter().map(|c| c.command.as_str()).collect();
-    debug!(app = %plan.name, sdkappid = plan.sdkappid, action = %plan.action.as_str(), calls = %calls.join(", "), "applying");
+    let decision = match &plan.decision {
+        Ok(decision) => decision,
+        // Nothing is written to an app whose live state is unknown.
+        Err(error) => return AppOutcome::without_calls(plan, Status::Failed(error.clone())),
+    };
+    let calls: Vec<&str> = decision.calls.iter().map(|c| c.command.as_str()).collect();
+    debug!(app = %plan.name, sdkappid = plan.sdkappid, action = %decision.action.as_str(), calls = %calls.join(", "), "applying");
     let mut steps = Vec::new();
-    match write(client, job, &mut steps).await {
+    match write(client, job, decision, &mut steps).await {
         Ok(()) => {}
         Err(error) => {
             debug!(app = %plan.name, sdkappid = plan.sdkappid, command = %error.command(), outcome = %error.outcome(), "app failed; its remaining calls are not sent");
@@ -177,7 +183,12 @@ pub async fn apply_app(client: &Client, job: &Job) -> AppOutcome {
 
 /// Sends the plan's calls in the plan's order (see [`plan::decide`]): what the plan showed is
 /// what goes out.
-async fn write(client: &Client, job: &Job, steps: &mut Vec<Step>) -> Result<(), ApiError> {
+async fn write(
+    client: &Client,
+    job: &Job,
+    decision: &Decision,
+    steps: &mut Vec<Step>,
+) -> Result<(), ApiError> {
     let target = &job.credentials.target;
     let plan = &job.plan;
     // A plan whose call lacks what it needs (a token value, a desired callback) is a livehook
@@ -186,8 +197,8 @@ async fn write(client: &Client, job: &Job, steps: &mut Vec<Step>) -> Result<(), 
         command,
         message: format!("{what} (a livehook bug)"),
     };
-    let desired_callback = plan.callback.as_ref().and_then(|c| c.after.as_ref());
-    for call in &plan.calls {
+    let desired_callback = decision.callback.as_ref().and_then(|c| c.after.as_ref());
+    for call in &decision.calls {
         let command = call.command;
         let note = match command {
             Command::SetCallbackToken => {
@@ -388,62 +399,27 @@ fn lost_reason(error: &ApiError) -> String {
 async fn verify(client: &Client, job: &Job) -> Result<Vec<String>, AppError> {
     let live = plan::read::read_one(client, &job.credentials).await?;
     let desired = job.credentials.token.as_ref().map(|t| &t.state);
-    let again = plan::decide(&job.app, Ok(live), desired);
-    Ok(differences(&again))
+    Ok(differences(&Decision::of(&job.app, live, desired)))
 }
 
-/// What still differs according to a plan, in words (empty when it has no changes).
-pub fn differences(plan: &AppPlan) -> Vec<String> {
-    let mut out = Vec::new();
-    if let Some(c) = &plan.callback {
-        match (c.action, &c.before, &c.after) {
-            (Action::Create, _, _) => out.push("no callback is configured".into()),
-            (Action::Delete, Some(before), _) => out.push(format!(
-                "a callback is still configured (url \"{}\")",
-                before.url
-            )),
-            (Action::Update, Some(before), Some(after)) => {
-                if before.url != after.url {
-                    out.push(format!(
-                        "callback url is \"{}\", not \"{}\"",
-                        before.url, after.url
-                    ));
-                }
-                let missing = c.added_commands();
-                if !missing.is_empty() {
-                    out.push(format!("callback commands lack {}", missing.join(", ")));
-                }
-                let extra = c.removed_commands();
-                if !extra.is_empty() {
-                    out.push(format!("callback commands also have {}", extra.join(", ")));
-                }
-            }
-            _ => {}
-        }
-    }
-    if let Some(t) = &plan.token {
-        match (t.action, &t.before, &t.after) {
-            (Action::Create, _, _) => out.push("no token is configured".into()),
-            (Action::Delete, _, _) => out.push("a token is still configured".into()),
-            (Action::Update, Some(before), Some(after)) => {
-                if before.fingerprint != after.fingerprint {
-                    out.push(format!(
-                        "token value differs ({})",
-                        // Live (read back) first, desired second: the plan's direction.
-                        token::short_change(&before.fingerprint, &after.fingerprint)
-                    ));
-                }
-                if before.enabled != after.enabled {
-                    out.push(format!(
-                        "token enabled is {}, not {}",
-                        before.enabled, after.enabled
-                    ));
-                }
-            }
-            _ => {}
-        }
-    }
-    out
+/// What still differs according to a decision, in words (empty when it has no changes).
+pub fn differences(decision: &Decision) -> Vec<String> {
+    let callback = decision
+        .callback
+        .as_ref()
+        .filter(|c| c.action.is_change())
+        .map(|c| diff::callback(c.before.as_ref(), c.after.as_ref()));
+    let token = decision
+        .token
+        .as_ref()
+        .filter(|t| t.action.is_change())
+        .map(|t| diff::token(t.before.as_ref(), t.after.as_ref()));
+    callback
+        .into_iter()
+        .chain(token)
+        .flatten()
+        .map(|d| d.describe(Comparison::ReadBack))
+        .collect()
 }
 
 #[cfg(test)]
@@ -527,7 +503,7 @@ mod tests {
         let (emulator, client, credentials) = emulator(Some(body("https://other/hook"))).await;
         let app = app("https://want/hook");
         let plan = plan::decide(&app, Ok(LiveState::default()), None);
-        assert_eq!(plan.action, Action::Create);
+        assert_eq!(plan.action(), Some(Action::Create));
         let outcome = apply_app(
             &client,
             &Job {
@@ -616,7 +592,7 @@ mod tests {
             ..LiveState::default()
         };
         let plan = plan::decide(&app, Ok(planned_live), None);
-        assert_eq!(plan.action, Action::Update);
+        assert_eq!(plan.action(), Some(Action::Update));
         let outcome = apply_app(
             &client,
             &Job {

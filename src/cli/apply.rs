@@ -178,7 +178,7 @@ fn apply_desired(
         .zip(credentials)
         .zip(plans)
         .map(|((app, credentials), plan)| {
-            if plan.action.is_change() {
+            if plan.is_change() {
                 Candidate::Apply(Box::new(Job {
                     app,
                     credentials,
@@ -228,11 +228,7 @@ fn apply_saved(
                 continue;
             }
         };
-        let mut reasons = stale(
-            &saved_app.live.to_live_state(),
-            &now,
-            &saved_app.live_fingerprint,
-        );
+        let mut reasons = stale(&saved_app.live, &now, &saved_app.live_fingerprint);
         if let (Some(planned), Some(value)) =
             (saved_app.planned_token_fingerprint(), &credentials.token)
         {
@@ -243,15 +239,15 @@ fn apply_saved(
                 ));
             }
         }
-        let mut plan = plan::decide(&app, Ok(now), desired);
+        let plan = plan::decide(&app, Ok(now), desired);
         if !reasons.is_empty() {
             reasons.push("plan again to see what this app needs now".into());
-            plan.action = saved_app.action;
-            candidates.push(Candidate::Settled(Box::new(AppOutcome::without_calls(
-                &plan,
-                Status::Refused(reasons),
-            ))));
-        } else if plan.action.is_change() {
+            let refused = AppOutcome {
+                action: Some(saved_app.action),
+                ..AppOutcome::without_calls(&plan, Status::Refused(reasons))
+            };
+            candidates.push(Candidate::Settled(Box::new(refused)));
+        } else if plan.is_change() {
             shown.push(plan.clone());
             candidates.push(Candidate::Apply(Box::new(Job {
                 app,
@@ -287,7 +283,7 @@ fn apply_saved(
         }
         return Outcome::Success;
     }
-    if args.format == ApplyFormat::Text && shown.iter().any(|p| p.action.is_change()) {
+    if args.format == ApplyFormat::Text && shown.iter().any(AppPlan::is_change) {
         let _ = streams
             .out
             .write_all(render::text::render(&shown).as_bytes());
@@ -317,9 +313,9 @@ fn token_variable(app: &App) -> String {
 
 /// The outcome of an app that is not written to: a read error, or nothing to change.
 fn unapplied(plan: &AppPlan) -> AppOutcome {
-    let status = match &plan.error {
-        Some(error) => Status::Failed(error.clone()),
-        None => Status::NoChange,
+    let status = match &plan.decision {
+        Err(error) => Status::Failed(error.clone()),
+        Ok(_) => Status::NoChange,
     };
     AppOutcome::without_calls(plan, status)
 }

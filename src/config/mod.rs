@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub use checks::{EndpointProblem, check_endpoint, is_loopback, parse_http_url};
 pub use diagnostic::{ConfigDiagnostic, SourceFile};
@@ -27,8 +27,10 @@ use yaml::{Document, escape_pointer};
 /// well under a megabyte.
 const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
-/// Where an app's REST calls go.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// Where an app's REST calls go. Saved plans record it as `{"region": NAME}` or
+/// `{"endpoint": URL}`; serde refuses a region name livehook does not know.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Location {
     Region(Region),
     /// A base URL such as `http://127.0.0.1:8080`, without a trailing slash.

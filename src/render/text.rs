@@ -11,7 +11,9 @@ use anstyle::{Effects, Style};
 use similar::{ChangeTag, TextDiff};
 
 use super::{BOLD, CREATE, DELETE, ERROR, UPDATE, apps, error_details, paint, sign};
-use crate::plan::{Action, AppPlan, CallbackChange, Summary, TokenChange, token};
+use crate::plan::{
+    Action, AppError, AppPlan, CallbackChange, Decision, Summary, TokenChange, token,
+};
 
 const DIM: Style = Style::new().effects(Effects::DIMMED);
 /// The characters of a URL that differ: underlined on top of the line's colour.
@@ -24,10 +26,10 @@ pub fn render(plans: &[AppPlan]) -> String {
         let _ = writeln!(out, "livehook will perform the following actions:\n");
     }
     for plan in plans {
-        match plan.action {
-            Action::Error => error_block(&mut out, plan),
-            action if action.is_change() => change_block(&mut out, plan),
-            _ => {}
+        match &plan.decision {
+            Err(error) => error_block(&mut out, plan, error),
+            Ok(decision) if decision.action.is_change() => change_block(&mut out, plan, decision),
+            Ok(_) => {}
         }
     }
     if summary.changes() == 0 && summary.error == 0 {
@@ -66,9 +68,9 @@ fn heading(out: &mut String, plan: &AppPlan, what: &str) {
     );
 }
 
-fn change_block(out: &mut String, plan: &AppPlan) {
-    let callback = plan.callback.as_ref().filter(|c| c.action.is_change());
-    let token = plan.token.as_ref().filter(|t| t.action.is_change());
+fn change_block(out: &mut String, plan: &AppPlan, decision: &Decision) {
+    let callback = decision.callback.as_ref().filter(|c| c.action.is_change());
+    let token = decision.token.as_ref().filter(|t| t.action.is_change());
     let what: Vec<String> = callback
         .map(|c| ("callback", c.action))
         .into_iter()
@@ -88,7 +90,7 @@ fn change_block(out: &mut String, plan: &AppPlan) {
         token_body(out, change);
         let _ = writeln!(out, "    }}");
     }
-    for call in &plan.calls {
+    for call in &decision.calls {
         let _ = writeln!(
             out,
             "    {} {} {}",
@@ -259,8 +261,7 @@ fn url_diff(old: &str, new: &str) -> (String, String) {
     (left, right)
 }
 
-fn error_block(out: &mut String, plan: &AppPlan) {
-    let Some(error) = &plan.error else { return };
+fn error_block(out: &mut String, plan: &AppPlan, error: &AppError) {
     heading(out, plan, "could not be read");
     let _ = writeln!(out, "  {} {}", paint(ERROR, "!"), error.summary());
     error_details(out, error, "    ");

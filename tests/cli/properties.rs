@@ -92,7 +92,7 @@ proptest! {
             url: want_url.clone(),
             commands: want_words.clone(),
         });
-        let plan = decide(&app(Some(desired)), Ok(live), None);
+        let plan = decide(&app(Some(desired)), Ok(live), None).decision.unwrap();
         let change = plan.callback.expect("a managed callback has a change");
         let (added, removed, kept) =
             (change.added_commands(), change.removed_commands(), change.kept_commands());
@@ -129,14 +129,14 @@ proptest! {
         words in words(),
     ) {
         let desired = Managed::Present(Callback { url: want_url.clone(), commands: words.clone() });
-        let plan = decide(&app(Some(desired)), Ok(LiveState::default()), None);
+        let plan = decide(&app(Some(desired)), Ok(LiveState::default()), None).decision.unwrap();
         let change = plan.callback.expect("managed");
         prop_assert_eq!(plan.action, Action::Create);
         prop_assert_eq!(set(&change.added_commands()), set(&words));
         prop_assert!(change.removed_commands().is_empty() && change.kept_commands().is_empty());
 
         let live = LiveState { callback: Some(Callback { url: want_url, commands: words.clone() }), ..LiveState::default() };
-        let plan = decide(&app(Some(Managed::Absent)), Ok(live), None);
+        let plan = decide(&app(Some(Managed::Absent)), Ok(live), None).decision.unwrap();
         let change = plan.callback.expect("managed");
         prop_assert_eq!(plan.action, Action::Delete);
         prop_assert_eq!(set(&change.removed_commands()), set(&words));
