@@ -1,5 +1,5 @@
 //! Apply: send each app's planned calls, converging where the API allows it, then read the app
-//! back and verify it (design.md §4).
+//! back and verify it (README, "Apply").
 //!
 //! Converging means that a call whose precondition no longer holds is not a failure when the
 //! goal can still be reached: `set_callback` answering 100300 (a configuration exists, often

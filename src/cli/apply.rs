@@ -1,4 +1,4 @@
-//! `livehook apply`: plan, confirm, write, verify (design.md §4); or apply a saved plan, refusing
+//! `livehook apply`: plan, confirm, write, verify; or apply a saved plan, refusing
 //! every app whose live state moved since it was made.
 
 use std::io::{IsTerminal, Write};

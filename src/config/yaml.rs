@@ -1,19 +1,19 @@
 //! YAML → JSON, keeping where every node came from.
 //!
-//! saphyr parses (it is maintained and gives every node a span, which serde_yaml cannot); this
-//! module turns its tree into a `serde_json::Value` for schema validation and serde, plus a
-//! [`SpanIndex`] that maps each JSON pointer back to the bytes of its key and value in the file, so
-//! every diagnostic can point at `file:line:column`.
+//! saphyr-parser reads the text (it is maintained and marks every event with its position, which
+//! serde_yaml cannot); this module builds, from its events, a `serde_json::Value` for schema
+//! validation and serde, plus a [`SpanIndex`] that maps each JSON pointer back to the bytes of its
+//! key and value in the file, so every diagnostic can point at `file:line:column`.
 
 use std::collections::HashMap;
 use std::ops::Range;
 
-use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
-use saphyr_parser::{Event, Parser, ScanError};
+use saphyr::Scalar;
+use saphyr_parser::{Event, Parser, ScanError, StrInput};
 use serde_json::{Map, Number, Value};
 
-/// Deeper than this is refused before the tree is built: a real desired-state file is five levels
-/// deep, and recursion over a 10,000-deep document would overflow the stack.
+/// Deeper than this is refused as soon as it is read: a real desired-state file is five levels
+/// deep, and the value's recursive drop (and serde over it) must not overflow the stack.
 pub const MAX_DEPTH: usize = 64;
 
 /// Where one node sits in the source, in byte offsets.
@@ -81,15 +81,157 @@ pub struct Document {
     pub spans: SpanIndex,
 }
 
-/// Parses one YAML document. Errors that keep the tree from being built (syntax, nesting, more
-/// than one document, keys that are not scalars) are returned one at a time, since nothing after
-/// them can be trusted; everything else is left to schema validation.
+/// Parses one YAML document in a single pass over the parser's events: the JSON value, the spans
+/// of every node and the depth limit are built together, with an explicit stack instead of
+/// recursion, so no input can overflow the stack. Errors that keep the value from being built
+/// (syntax, nesting, more than one document, keys that are not scalars, duplicate keys) are
+/// returned one at a time, the first in file order, since nothing after them can be trusted;
+/// everything else is left to schema validation.
 pub fn parse(text: &str) -> Result<Document, YamlError> {
     let offsets = CharOffsets::new(text);
-    check_depth(text, &offsets)?;
-    let docs = MarkedYaml::load_from_str(text).map_err(|e| scan_error(&e, text, &offsets))?;
-    let root = match docs.as_slice() {
-        [] => {
+    let mut builder = Builder::default();
+    let mut events = Parser::new_from_str(text);
+    while let Some(event) = events.next() {
+        let (event, span) = event.map_err(|e| scan_error(&e, text, &offsets))?;
+        let span = offsets.span(&span);
+        match event {
+            Event::Nothing | Event::StreamStart | Event::StreamEnd => {}
+            Event::DocumentStart(_) => builder.start_document(span)?,
+            Event::DocumentEnd => builder.end_document(span)?,
+            Event::Scalar(text, style, anchor, tag) => {
+                // A tag outside YAML's core schema (`!foo 1`) does not change how the scalar
+                // reads; a core tag (`!!str 1`) does.
+                let tag = tag.filter(|tag| tag.is_yaml_core_schema());
+                let scalar = Scalar::parse_from_cow_and_metadata(text, style, tag.as_ref());
+                builder.scalar(scalar, span, anchor)?;
+            }
+            Event::Alias(anchor) => builder.alias(anchor, span)?,
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                if builder.expects_key() {
+                    let end = skip_collection(&mut events, text, &offsets)?;
+                    return Err(not_a_plain_key(span.start..end));
+                }
+                let empty = match event {
+                    Event::SequenceStart(..) => Value::Array(Vec::new()),
+                    _ => Value::Object(Map::new()),
+                };
+                builder.open(empty, span, anchor)?;
+            }
+            Event::SequenceEnd | Event::MappingEnd => builder.close(span.start),
+        }
+    }
+    builder.finish()
+}
+
+/// Consumes the events of a collection whose start was just read, returning the byte offset of
+/// its end: a collection used as a mapping key is refused, but underlined whole.
+fn skip_collection(
+    events: &mut Parser<'_, StrInput<'_>>,
+    text: &str,
+    offsets: &CharOffsets,
+) -> Result<usize, YamlError> {
+    let mut depth = 1usize;
+    for event in events {
+        let (event, span) = event.map_err(|e| scan_error(&e, text, offsets))?;
+        match event {
+            Event::SequenceStart(..) | Event::MappingStart(..) => depth += 1,
+            Event::SequenceEnd | Event::MappingEnd => {
+                depth -= 1;
+                if depth == 0 {
+                    return Ok(offsets.span(&span).start);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(text.len())
+}
+
+/// A sequence or mapping whose end has not been read yet.
+struct Open {
+    value: Value,
+    at: Place,
+    start: usize,
+    anchor: usize,
+    /// Where this collection's descendants' spans begin in [`Builder::spans`].
+    first_span: usize,
+    /// How many levels of collections its deepest child holds so far.
+    depth_below: usize,
+    /// In a mapping, the key read and waiting for its value: its name and span.
+    key: Option<(String, Range<usize>)>,
+}
+
+/// Where a node goes: its JSON pointer, and the key that introduced it (in a mapping).
+struct Place {
+    pointer: String,
+    key: Option<Range<usize>>,
+}
+
+/// An anchored node, kept to be copied where an alias names it.
+struct Anchored {
+    value: Value,
+    /// The node's and its descendants' spans, pointers relative to the node.
+    spans: Vec<(String, NodeSpans)>,
+    /// How many levels of collections it holds (0 for a scalar).
+    depth: usize,
+}
+
+/// Aliases may copy this many nodes in all: enough for any real file, and a bound on what an
+/// "alias bomb" (each anchor naming the previous one ten times) can make livehook build.
+const MAX_ALIAS_NODES: usize = 100_000;
+
+/// What [`parse`] has built so far.
+struct Builder {
+    /// Open collections, innermost last; its length is the current depth.
+    stack: Vec<Open>,
+    /// Every finished node's pointer and spans, in the order they finished.
+    spans: Vec<(String, NodeSpans)>,
+    anchors: HashMap<usize, Anchored>,
+    alias_nodes_left: usize,
+    documents: usize,
+    root: Option<Value>,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            stack: Vec::new(),
+            spans: Vec::new(),
+            anchors: HashMap::new(),
+            alias_nodes_left: MAX_ALIAS_NODES,
+            documents: 0,
+            root: None,
+        }
+    }
+}
+
+impl Builder {
+    fn start_document(&mut self, span: Range<usize>) -> Result<(), YamlError> {
+        self.documents += 1;
+        if self.documents == 1 {
+            return Ok(());
+        }
+        Err(YamlError {
+            message: "the file holds more than one YAML document".into(),
+            span,
+            help: Some(
+                "keep one document per file (remove the `---` separator), or split the apps \
+                 into several files"
+                    .into(),
+            ),
+        })
+    }
+
+    /// A document that ends without a node (`---` then `...`) cannot be read.
+    fn end_document(&mut self, span: Range<usize>) -> Result<(), YamlError> {
+        match self.root {
+            Some(_) => Ok(()),
+            None => Err(bad_value(span)),
+        }
+    }
+
+    fn finish(self) -> Result<Document, YamlError> {
+        let Some(value) = self.root else {
             return Err(YamlError {
                 message: "the file is empty".into(),
                 span: 0..0,
@@ -97,56 +239,245 @@ pub fn parse(text: &str) -> Result<Document, YamlError> {
                     "a desired-state file starts with `version: 1` and lists `apps:`".into(),
                 ),
             });
-        }
-        [root] => root,
-        [_, second, ..] => {
-            return Err(YamlError {
-                message: "the file holds more than one YAML document".into(),
-                span: offsets.span(&second.span),
-                help: Some(
-                    "keep one document per file (remove the `---` separator), or split the apps \
-                     into several files"
-                        .into(),
-                ),
-            });
-        }
-    };
-    let mut spans = SpanIndex::default();
-    let value = convert(root, String::new(), None, &offsets, &mut spans)?;
-    Ok(Document { value, spans })
-}
-
-/// Walks the event stream once, without building anything, to refuse absurd nesting before the
-/// recursive tree builder (and the recursive drop of its tree) runs.
-fn check_depth(text: &str, offsets: &CharOffsets) -> Result<(), YamlError> {
-    let mut depth = 0usize;
-    for event in Parser::new_from_str(text) {
-        // Syntax errors are reported by the real load, with saphyr's own message.
-        let Ok((event, span)) = event else {
-            return Ok(());
         };
-        match event {
-            Event::SequenceStart(..) | Event::MappingStart(..) => {
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return Err(YamlError {
-                        message: format!(
-                            "the document is nested more than {MAX_DEPTH} levels deep"
-                        ),
-                        span: offsets.span(&span),
-                        help: Some(
-                            "a desired-state file is a few levels deep; is this the right file?"
-                                .into(),
-                        ),
-                    });
-                }
-            }
-            Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
-            _ => {}
+        Ok(Document {
+            value,
+            spans: SpanIndex {
+                spans: self.spans.into_iter().collect(),
+            },
+        })
+    }
+
+    /// Whether the next node is a mapping's key rather than a value.
+    fn expects_key(&self) -> bool {
+        matches!(self.stack.last(), Some(open) if open.value.is_object() && open.key.is_none())
+    }
+
+    /// Where the next value goes.
+    fn next_place(&self) -> Place {
+        let Some(open) = self.stack.last() else {
+            return Place {
+                pointer: String::new(),
+                key: None,
+            };
+        };
+        match (&open.value, &open.key) {
+            (Value::Array(items), _) => Place {
+                pointer: format!("{}/{}", open.at.pointer, items.len()),
+                key: None,
+            },
+            (_, Some((name, span))) => Place {
+                pointer: format!("{}/{}", open.at.pointer, escape_pointer(name)),
+                key: Some(span.clone()),
+            },
+            (_, None) => unreachable!("a mapping's value is only placed after its key"),
         }
     }
-    Ok(())
+
+    fn scalar(
+        &mut self,
+        scalar: Option<Scalar<'_>>,
+        span: Range<usize>,
+        anchor: usize,
+    ) -> Result<(), YamlError> {
+        let Some(scalar) = scalar else {
+            return Err(bad_value(span));
+        };
+        if self.expects_key() {
+            let name = scalar_key_name(&scalar);
+            if anchor > 0 {
+                let anchored = Anchored {
+                    value: Value::String(name.clone()),
+                    spans: Vec::new(),
+                    depth: 0,
+                };
+                self.anchors.insert(anchor, anchored);
+            }
+            return self.set_key(name, span);
+        }
+        let value = scalar_to_json(&scalar, span.clone())?;
+        let place = self.next_place();
+        let first_span = self.spans.len();
+        self.finish_node(value, place, span, anchor, first_span, 0);
+        Ok(())
+    }
+
+    fn alias(&mut self, anchor: usize, span: Range<usize>) -> Result<(), YamlError> {
+        let Some(anchored) = self.anchors.get(&anchor) else {
+            return Err(bad_value(span));
+        };
+        if self.expects_key() {
+            let name = match &anchored.value {
+                Value::String(s) => s.clone(),
+                Value::Null => "null".into(),
+                Value::Bool(b) => b.to_string(),
+                Value::Number(n) => n.to_string(),
+                Value::Array(_) | Value::Object(_) => return Err(not_a_plain_key(span)),
+            };
+            return self.set_key(name, span);
+        }
+        let copied = anchored.spans.len();
+        if copied > self.alias_nodes_left {
+            return Err(YamlError {
+                message: "invalid YAML: alias expansion exceeded the maximum node budget \
+                          (possible billion-laughs attack)"
+                    .into(),
+                span: span.start..span.start,
+                help: Some(ALIAS_HELP.into()),
+            });
+        }
+        self.alias_nodes_left -= copied;
+        if self.stack.len() + anchored.depth > MAX_DEPTH {
+            return Err(too_deep(span));
+        }
+        let place = self.next_place();
+        let value = anchored.value.clone();
+        let depth = anchored.depth;
+        // The copy's descendants keep the spans of the anchored original; the copy itself is
+        // where the alias stands.
+        let first_span = self.spans.len();
+        let descendants = anchored
+            .spans
+            .iter()
+            .filter(|(relative, _)| !relative.is_empty())
+            .map(|(relative, spans)| (format!("{}{relative}", place.pointer), spans.clone()))
+            .collect::<Vec<_>>();
+        self.spans.extend(descendants);
+        self.finish_node(value, place, span, 0, first_span, depth);
+        Ok(())
+    }
+
+    fn open(&mut self, empty: Value, span: Range<usize>, anchor: usize) -> Result<(), YamlError> {
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(too_deep(span));
+        }
+        let at = self.next_place();
+        self.stack.push(Open {
+            value: empty,
+            at,
+            start: span.start,
+            anchor,
+            first_span: self.spans.len(),
+            depth_below: 0,
+            key: None,
+        });
+        Ok(())
+    }
+
+    /// A collection's span runs from its start to where its end event starts, as saphyr's own
+    /// loader marks it.
+    fn close(&mut self, end: usize) {
+        let open = self
+            .stack
+            .pop()
+            .expect("the parser balances starts and ends");
+        let span = open.start..end.max(open.start);
+        let depth = open.depth_below + 1;
+        self.finish_node(
+            open.value,
+            open.at,
+            span,
+            open.anchor,
+            open.first_span,
+            depth,
+        );
+    }
+
+    fn set_key(&mut self, name: String, span: Range<usize>) -> Result<(), YamlError> {
+        let open = self
+            .stack
+            .last_mut()
+            .expect("a key is read inside a mapping");
+        // `1400` and `"1400"` are different YAML values but one name: the second would silently
+        // replace the first.
+        if open
+            .value
+            .as_object()
+            .is_some_and(|map| map.contains_key(&name))
+        {
+            return Err(duplicate_key(&name, span));
+        }
+        open.key = Some((name, span));
+        Ok(())
+    }
+
+    /// Records a finished node's spans, remembers it under its anchor, and puts it in its parent
+    /// (or makes it the document's root).
+    fn finish_node(
+        &mut self,
+        value: Value,
+        place: Place,
+        span: Range<usize>,
+        anchor: usize,
+        first_span: usize,
+        depth: usize,
+    ) {
+        let spans = NodeSpans {
+            key: place.key,
+            value: span,
+        };
+        self.spans.push((place.pointer, spans));
+        if anchor > 0 {
+            let (pointer, _) = self.spans.last().expect("just pushed");
+            let prefix = pointer.len();
+            let spans = self.spans[first_span..]
+                .iter()
+                .map(|(pointer, spans)| (pointer[prefix..].to_string(), spans.clone()))
+                .collect();
+            let anchored = Anchored {
+                value: value.clone(),
+                spans,
+                depth,
+            };
+            self.anchors.insert(anchor, anchored);
+        }
+        let Some(parent) = self.stack.last_mut() else {
+            self.root = Some(value);
+            return;
+        };
+        parent.depth_below = parent.depth_below.max(depth);
+        match &mut parent.value {
+            Value::Array(items) => items.push(value),
+            Value::Object(map) => {
+                let (name, _) = parent
+                    .key
+                    .take()
+                    .expect("a mapping's value follows its key");
+                map.insert(name, value);
+            }
+            _ => unreachable!("only sequences and mappings are open"),
+        }
+    }
 }
+
+/// The name a scalar key stands for: `1400`, `"1400"` and `'1400'` all name `1400`.
+fn scalar_key_name(scalar: &Scalar<'_>) -> String {
+    match scalar {
+        Scalar::String(s) => s.to_string(),
+        Scalar::Integer(i) => i.to_string(),
+        Scalar::Boolean(b) => b.to_string(),
+        Scalar::FloatingPoint(f) => f.to_string(),
+        Scalar::Null => "null".into(),
+    }
+}
+
+fn not_a_plain_key(span: Range<usize>) -> YamlError {
+    YamlError {
+        message: "mapping keys must be plain words".into(),
+        span,
+        help: Some("use a name such as `prod-sg:` as the key".into()),
+    }
+}
+
+fn too_deep(span: Range<usize>) -> YamlError {
+    YamlError {
+        message: format!("the document is nested more than {MAX_DEPTH} levels deep"),
+        span,
+        help: Some("a desired-state file is a few levels deep; is this the right file?".into()),
+    }
+}
+
+const ALIAS_HELP: &str = "anchors and aliases may not expand into more than 100,000 nodes";
 
 fn scan_error(error: &ScanError, text: &str, offsets: &CharOffsets) -> YamlError {
     let mut at = offsets.byte(error.marker().index());
@@ -158,17 +489,10 @@ fn scan_error(error: &ScanError, text: &str, offsets: &CharOffsets) -> YamlError
     if at_end {
         at = content_end;
     }
-    if info.contains("duplicated key") {
-        if let Some((name, span)) = key_at(text, at) {
-            return duplicate_key(name, span);
-        }
-    }
-    let help = if info.contains("duplicated key") {
-        Some(DUPLICATE_KEY_HELP.to_string())
-    } else if info.contains("alias") || info.contains("anchor") {
-        Some("anchors and aliases may not expand into more than 100,000 nodes".to_string())
+    let help = if info.contains("alias") || info.contains("anchor") {
+        ALIAS_HELP
     } else {
-        Some("fix the YAML syntax at this point; a YAML linter shows the structure".to_string())
+        "fix the YAML syntax at this point; a YAML linter shows the structure"
     };
     YamlError {
         message: if at_end {
@@ -177,7 +501,7 @@ fn scan_error(error: &ScanError, text: &str, offsets: &CharOffsets) -> YamlError
             format!("invalid YAML: {info}")
         },
         span: at..at,
-        help,
+        help: Some(help.into()),
     }
 }
 
@@ -192,97 +516,11 @@ fn duplicate_key(name: &str, span: Range<usize>) -> YamlError {
     }
 }
 
-/// The plain or quoted key that starts at byte `at` (saphyr marks a duplicate key there), and its
-/// span; `None` for anything fancier, which keeps saphyr's own message.
-fn key_at(text: &str, at: usize) -> Option<(&str, Range<usize>)> {
-    let rest = text.get(at..)?;
-    let line = &rest[..rest.find('\n').unwrap_or(rest.len())];
-    let key = line[..line.find(':')?].trim_end();
-    let name = key
-        .strip_prefix('"')
-        .and_then(|k| k.strip_suffix('"'))
-        .or_else(|| key.strip_prefix('\'').and_then(|k| k.strip_suffix('\'')))
-        .unwrap_or(key);
-    let plain = !name.is_empty() && !name.contains(['"', '\'', '{', '[', ',', '?', '#']);
-    plain.then(|| (name, at..at + key.len()))
-}
-
-fn convert(
-    node: &MarkedYaml<'_>,
-    pointer: String,
-    key: Option<Range<usize>>,
-    offsets: &CharOffsets,
-    spans: &mut SpanIndex,
-) -> Result<Value, YamlError> {
-    let span = offsets.span(&node.span);
-    let value = match &node.data {
-        YamlData::Value(scalar) => scalar_to_json(scalar, span.clone())?,
-        YamlData::Representation(text, style, tag) => {
-            let node = MarkedYaml::value_from_cow_and_metadata(text.clone(), *style, tag.as_ref());
-            match node.data {
-                YamlData::Value(scalar) => scalar_to_json(&scalar, span.clone())?,
-                _ => return Err(bad_value(span)),
-            }
-        }
-        YamlData::Sequence(items) => {
-            let mut out = Vec::with_capacity(items.len());
-            for (index, item) in items.iter().enumerate() {
-                out.push(convert(
-                    item,
-                    format!("{pointer}/{index}"),
-                    None,
-                    offsets,
-                    spans,
-                )?);
-            }
-            Value::Array(out)
-        }
-        YamlData::Mapping(entries) => {
-            let mut out = Map::with_capacity(entries.len());
-            for (k, v) in entries {
-                let key_span = offsets.span(&k.span);
-                let name = key_string(k, key_span.clone())?;
-                // saphyr refuses keys that are equal as YAML values; `1400` and `"1400"` are not,
-                // but both become the name "1400", and the second would silently replace the first.
-                if out.contains_key(&name) {
-                    return Err(duplicate_key(&name, key_span));
-                }
-                let child = format!("{pointer}/{}", escape_pointer(&name));
-                let value = convert(v, child, Some(key_span), offsets, spans)?;
-                out.insert(name, value);
-            }
-            Value::Object(out)
-        }
-        YamlData::Tagged(_, inner) => {
-            return convert(inner, pointer, key, offsets, spans);
-        }
-        YamlData::Alias(_) | YamlData::BadValue => return Err(bad_value(span)),
-    };
-    spans.spans.insert(pointer, NodeSpans { key, value: span });
-    Ok(value)
-}
-
 fn bad_value(span: Range<usize>) -> YamlError {
     YamlError {
         message: "this value cannot be read".into(),
         span,
         help: Some("check its tag and quoting".into()),
-    }
-}
-
-fn key_string(key: &MarkedYaml<'_>, span: Range<usize>) -> Result<String, YamlError> {
-    match &key.data {
-        YamlData::Value(Scalar::String(s)) => Ok(s.to_string()),
-        YamlData::Value(Scalar::Integer(i)) => Ok(i.to_string()),
-        YamlData::Value(Scalar::Boolean(b)) => Ok(b.to_string()),
-        YamlData::Value(Scalar::FloatingPoint(f)) => Ok(f.to_string()),
-        YamlData::Value(Scalar::Null) => Ok("null".into()),
-        YamlData::Representation(text, ..) => Ok(text.to_string()),
-        _ => Err(YamlError {
-            message: "mapping keys must be plain words".into(),
-            span,
-            help: Some("use a name such as `prod-sg:` as the key".into()),
-        }),
     }
 }
 
@@ -400,6 +638,88 @@ mod tests {
             let key = &text[err.span.clone()];
             assert!(key.contains('"'), "{text}: points at {key:?}");
         }
+    }
+
+    /// The value saphyr's own (recursive) loader builds, as JSON: the oracle for the one-pass
+    /// builder on documents small enough for recursion.
+    fn loaded_by_saphyr(text: &str) -> Value {
+        use saphyr::{LoadableYamlNode, Yaml};
+        fn json(node: &Yaml<'_>) -> Value {
+            match node {
+                Yaml::Value(scalar) => scalar_to_json(scalar, 0..0).unwrap(),
+                Yaml::Sequence(items) => Value::Array(items.iter().map(json).collect()),
+                Yaml::Mapping(entries) => Value::Object(
+                    entries
+                        .iter()
+                        .map(|(k, v)| match k {
+                            Yaml::Value(key) => (scalar_key_name(key), json(v)),
+                            other => panic!("unexpected key {other:?}"),
+                        })
+                        .collect(),
+                ),
+                Yaml::Tagged(_, inner) => json(inner),
+                other => panic!("unexpected node {other:?}"),
+            }
+        }
+        json(&Yaml::load_from_str(text).unwrap()[0])
+    }
+
+    #[test]
+    fn builds_what_saphyrs_loader_builds() {
+        for text in [
+            include_str!("../../examples/livehook.yaml"),
+            "version: 1\ndefaults: &d {region: singapore, identifier: admin}\napps:\n  a: *d\n  b: {<<: 1, x: [1, 2.5, ~, true, 'q', \"w\"]}\n",
+            "a: !!str 1\nb: !custom 2\nc: !!int \"3\"\nd: [&x {k: v}, *x, *x]\n",
+            "- - - []\n    - {}\n- |\n  block\n  text\n",
+            "1400: a\ntrue: b\n~: c\n",
+        ] {
+            assert_eq!(parse(text).unwrap().value, loaded_by_saphyr(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_copy_made_by_an_alias_keeps_the_spans_of_the_original() {
+        let text = "a: &x {k: v}\nb: *x\n";
+        let doc = parse(text).unwrap();
+        let copy = doc.spans.get("/b").unwrap();
+        assert_eq!(&text[copy.value.clone()], "*x");
+        let inner = doc.spans.get("/b/k").unwrap();
+        assert_eq!(&text[inner.value.clone()], "v");
+        assert_eq!(inner.value, doc.spans.get("/a/k").unwrap().value);
+    }
+
+    #[test]
+    fn aliases_cannot_nest_past_the_depth_limit() {
+        // The anchor holds 39 levels; copied 31 levels down it would reach 70.
+        let text = format!(
+            "a: [&a {}{}]\nb: {}*a{}\n",
+            "[".repeat(39),
+            "]".repeat(39),
+            "[".repeat(30),
+            "]".repeat(30)
+        );
+        let err = parse(&text).unwrap_err();
+        assert!(err.message.contains("nested more than"), "{}", err.message);
+    }
+
+    #[test]
+    fn refuses_a_second_document_and_collection_keys() {
+        let text = "version: 1\n---\nversion: 2\n";
+        let err = parse(text).unwrap_err();
+        assert!(err.message.contains("more than one YAML document"));
+        assert_eq!(&text[err.span.start..err.span.start + 3], "---");
+        let text = "? [a, b]\n: 1\n";
+        let err = parse(text).unwrap_err();
+        assert_eq!(err.message, "mapping keys must be plain words");
+        assert!(
+            text[err.span.clone()].starts_with("[a, b"),
+            "{:?}",
+            err.span
+        );
+        assert_eq!(
+            parse("# only a comment\n").unwrap_err().message,
+            "the file is empty"
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! livehook's tests, `livehook plan --emulator STATE_FILE`, the benchmarks and the
 //! `livehook emulator` command all run this server, so it follows Tencent's documentation to the
-//! letter (see `tencent-live-webhook-api.md`): the same envelope and `RequestId`, HTTP 200 for
+//! letter (see `docs/tencent-api.md`): the same envelope and `RequestId`, HTTP 200 for
 //! every API outcome, the documented error codes, UserSig verification, and a per-SDKAppID limit
 //! of 200 requests per second. It also injects faults on demand ([`FaultKind`]) so that retries
 //! and convergence can be tested against realistic failures.

@@ -1,5 +1,5 @@
 //! The plan: for every app, what is live, what is desired, and the exact calls that reconcile
-//! them (design.md §3). Deciding is pure — [`decide`] takes the live state already read — so the
+//! them (README, "The plan"). Deciding is pure — [`decide`] takes the live state already read — so the
 //! rules are unit-tested without a server; `plan::read` does the reading.
 
 pub mod diff;

@@ -1,4 +1,4 @@
-//! The webhook token part of an app's plan (design.md §3, last two rows).
+//! The webhook token part of an app's plan (README, "The webhook token").
 //!
 //! The token is a secret, so the plan never holds its value: live and desired tokens are both
 //! reduced to a *keyed* fingerprint (HMAC-SHA256 keyed by the app's secret key) at the moment they
@@ -70,8 +70,8 @@ pub fn fingerprint(secret_key: &Secret, sdkappid: u64, token: &str) -> String {
     format!("{PREFIX}{}", super::hex(&digest))
 }
 
-/// The short form shown in text: `sha256:` and the first 8 hex digits (design.md §3 spells it
-/// `sha256:ab12…`; the README says it is keyed).
+/// The short form shown in text: `sha256:` and the first 8 hex digits of the keyed fingerprint
+/// (the README's "The webhook token" says why it is keyed).
 pub fn short(fingerprint: &str) -> String {
     let hex = fingerprint.strip_prefix(PREFIX).unwrap_or(fingerprint);
     let head: String = hex.chars().take(8).collect();

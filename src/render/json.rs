@@ -1,4 +1,4 @@
-//! `--format json`: the stable machine interface (design.md §3). Its shape is versioned by
+//! `--format json`: the stable machine interface (README, "JSON format"). Its shape is versioned by
 //! `format_version`; add fields freely, but change or remove one only with a new major version.
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
