@@ -9,7 +9,7 @@ use super::session::{self, Session};
 use super::{Outcome, Streams, report_error, runtime};
 use crate::config::model::{ENV_NAME_PATTERN, is_env_name};
 use crate::config::{self, App, Location, Managed, Origin, Position};
-use crate::export::{self, ExportedApp, ExportedToken};
+use crate::export;
 use crate::plan::AppError;
 use crate::tim::region::Region;
 
@@ -96,21 +96,7 @@ pub fn run(args: &ExportArgs, streams: &mut Streams) -> Outcome {
     let mut failed = false;
     for (app, live) in apps.iter().zip(live) {
         match live {
-            Ok(live) => exported.push(ExportedApp {
-                name: app.name.clone(),
-                sdkappid: app.sdkappid,
-                location: app.location.clone(),
-                identifier: app.identifier.clone(),
-                secret_key_env: app.secret_key_env.clone(),
-                callback: live.callback,
-                token: live.token.state().map(|t| ExportedToken {
-                    value_env: match &app.token {
-                        Some(Managed::Present(spec)) => spec.value_env.clone(),
-                        _ => export::suggested_token_env(&app.name),
-                    },
-                    enabled: t.enabled,
-                }),
-            }),
+            Ok(live) => exported.push(export::as_live(app, live)),
             Err(error) => {
                 failed = true;
                 report_read_error(streams, app, &error);
