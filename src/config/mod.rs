@@ -208,7 +208,8 @@ fn resolve(file: model::DesiredStateFile, doc: &Document, source: &SourceFile) -
             let base = format!("/apps/{}", escape_pointer(&name));
             // An app's own region or endpoint beats either from defaults; the checks guarantee
             // that one applies and that no level sets both.
-            let location = match (&spec.region, &spec.endpoint) {
+            let settings = &spec.settings;
+            let location = match (&settings.region, &settings.endpoint) {
                 (Some(region), _) => Location::Region(*region),
                 (None, Some(endpoint)) => Location::Endpoint(trim_base(endpoint)),
                 (None, None) => match (&defaults.region, &defaults.endpoint) {
@@ -248,10 +249,12 @@ fn resolve(file: model::DesiredStateFile, doc: &Document, source: &SourceFile) -
                 sdkappid: spec.sdkappid,
                 location,
                 identifier: spec
+                    .settings
                     .identifier
                     .or_else(|| defaults.identifier.clone())
                     .unwrap_or_else(|| model::DEFAULT_IDENTIFIER.into()),
                 secret_key_env: spec
+                    .settings
                     .secret_key_env
                     .or_else(|| defaults.secret_key_env.clone())
                     .unwrap_or_else(|| model::DEFAULT_SECRET_KEY_ENV.into()),

@@ -49,8 +49,8 @@ pub struct DesiredStateFile {
     pub version: u64,
     /// Settings merged under every app; an app's own setting wins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Defaults")]
-    pub defaults: Option<Defaults>,
+    #[schemars(with = "AppSettings")]
+    pub defaults: Option<AppSettings>,
     /// Command words that Tencent added after this livehook was released; they are accepted in
     /// `commands` lists as if they were known.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -62,36 +62,15 @@ pub struct DesiredStateFile {
 }
 
 /// Settings merged under every app.
+// The same four settings are an app's own (`AppSpec` flattens them in), so both read and
+// document them once. Flattened, serde cannot refuse unknown fields (`deny_unknown_fields` and
+// `flatten` do not combine); the schema check refuses them before serde reads the file.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Defaults {
-    /// App administrator account that calls are made as (default: `administrator`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "String", length(min = 1))]
-    pub identifier: Option<String>,
-    /// Name of the environment variable that holds the app's secret key (default:
-    /// `TIM_SECRET_KEY`). The key itself never lives in this file.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "env_name_schema")]
-    pub secret_key_env: Option<String>,
-    /// Tencent Cloud Chat region whose REST domain the apps are called at.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "region_schema")]
-    pub region: Option<Region>,
-    /// Base URL to call instead of a region's domain (plain http only on loopback).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "endpoint_schema")]
-    pub endpoint: Option<String>,
-}
-
-/// One app (SDKAppID) and the webhook configuration it must have.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AppSpec {
-    /// The app's SDKAppID, from the Tencent Cloud Chat console.
-    #[schemars(range(min = 1, max = 4294967295u64))]
-    pub sdkappid: u64,
-    /// Tencent Cloud Chat region of the app. Exactly one of `region` and `endpoint` applies.
+#[schemars(rename = "Defaults")]
+pub struct AppSettings {
+    /// Tencent Cloud Chat region of the app, whose REST domain its calls go to. Exactly one of
+    /// `region` and `endpoint` applies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "region_schema")]
     pub region: Option<Region>,
@@ -104,10 +83,23 @@ pub struct AppSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "String", length(min = 1))]
     pub identifier: Option<String>,
-    /// Name of the environment variable that holds this app's secret key.
+    /// Name of the environment variable that holds the app's secret key (default:
+    /// `TIM_SECRET_KEY`). The key itself never lives in this file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "env_name_schema")]
     pub secret_key_env: Option<String>,
+}
+
+/// One app (SDKAppID) and the webhook configuration it must have.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct AppSpec {
+    /// The app's SDKAppID, from the Tencent Cloud Chat console.
+    #[schemars(range(min = 1, max = 4294967295u64))]
+    pub sdkappid: u64,
+    /// Where the app is reached and whom calls are made as; each unset one comes from `defaults`.
+    #[serde(flatten)]
+    pub settings: AppSettings,
     /// The webhook: `{url, commands}`, or `absent` to delete it. Leave it out to leave the
     /// callback unmanaged (read and shown, never changed).
     #[serde(
