@@ -489,6 +489,22 @@ mod tests {
         (emulator, client, credentials)
     }
 
+    /// The job for an app that wants `https://want/hook`, planned when the live callback had
+    /// the URL `planned` (`None`: there was none).
+    fn job(credentials: Credentials, planned: Option<&str>) -> Job {
+        let app = app("https://want/hook");
+        let live = LiveState {
+            callback: planned.map(body),
+            ..LiveState::default()
+        };
+        let plan = plan::decide(&app, Ok(live), None);
+        Job {
+            app,
+            credentials,
+            plan,
+        }
+    }
+
     fn commands(emulator: &Emulator) -> Vec<(String, i64)> {
         emulator
             .requests()
@@ -501,18 +517,9 @@ mod tests {
     async fn a_create_that_meets_100300_reads_back_and_updates() {
         // Planned against "no callback"; by the time apply runs another one exists.
         let (emulator, client, credentials) = emulator(Some(body("https://other/hook"))).await;
-        let app = app("https://want/hook");
-        let plan = plan::decide(&app, Ok(LiveState::default()), None);
-        assert_eq!(plan.action(), Some(Action::Create));
-        let outcome = apply_app(
-            &client,
-            &Job {
-                app,
-                credentials,
-                plan,
-            },
-        )
-        .await;
+        let job = job(credentials, None);
+        assert_eq!(job.plan.action(), Some(Action::Create));
+        let outcome = apply_app(&client, &job).await;
         assert!(matches!(outcome.status, Status::Verified), "{outcome:?}");
         assert!(outcome.steps[0].note.as_deref().unwrap().contains("100300"));
         assert_eq!(
@@ -534,12 +541,7 @@ mod tests {
     async fn a_lost_answer_is_read_back_and_the_write_sent_again_only_when_needed() {
         use crate::emulator::FaultKind;
         let (emulator, client, credentials) = emulator(Some(body("https://old/hook"))).await;
-        let app = app("https://want/hook");
-        let planned_live = LiveState {
-            callback: Some(body("https://old/hook")),
-            ..LiveState::default()
-        };
-        let plan = plan::decide(&app, Ok(planned_live), None);
+        let job = job(credentials, Some("https://old/hook"));
         // update_callback: a 502 (not applied), then a stall (applied, answer lost).
         emulator.script_faults([Some(FaultKind::BadGateway), None, Some(FaultKind::Stall)]);
         let client = Client::new(ClientOptions {
@@ -548,15 +550,7 @@ mod tests {
             ..client.options().clone()
         })
         .unwrap();
-        let outcome = apply_app(
-            &client,
-            &Job {
-                app,
-                credentials,
-                plan,
-            },
-        )
-        .await;
+        let outcome = apply_app(&client, &job).await;
         assert!(matches!(outcome.status, Status::Verified), "{outcome:?}");
         assert_eq!(
             outcome.steps[0].note.as_deref(),
@@ -586,22 +580,9 @@ mod tests {
     async fn an_update_that_meets_100301_creates() {
         // Planned against an existing callback; it was deleted before apply.
         let (emulator, client, credentials) = emulator(None).await;
-        let app = app("https://want/hook");
-        let planned_live = LiveState {
-            callback: Some(body("https://old/hook")),
-            ..LiveState::default()
-        };
-        let plan = plan::decide(&app, Ok(planned_live), None);
-        assert_eq!(plan.action(), Some(Action::Update));
-        let outcome = apply_app(
-            &client,
-            &Job {
-                app,
-                credentials,
-                plan,
-            },
-        )
-        .await;
+        let job = job(credentials, Some("https://old/hook"));
+        assert_eq!(job.plan.action(), Some(Action::Update));
+        let outcome = apply_app(&client, &job).await;
         assert!(matches!(outcome.status, Status::Verified), "{outcome:?}");
         assert!(outcome.steps[0].note.as_deref().unwrap().contains("100301"));
         assert_eq!(
@@ -617,21 +598,11 @@ mod tests {
     #[tokio::test(flavor = "multi_thread")]
     async fn a_read_back_that_differs_is_reported_not_verified() {
         let (emulator, client, credentials) = emulator(None).await;
-        let app = app("https://want/hook");
-        let plan = plan::decide(&app, Ok(LiveState::default()), None);
+        let mut job = job(credentials, None);
         // Another writer replaces the callback right after ours: simulate by a desired state
         // that the write does not reach (the job's app wants another URL than the plan sends).
-        let mut other = app.clone();
-        other.callback = Some(Managed::Present(body("https://else/hook")));
-        let outcome = apply_app(
-            &client,
-            &Job {
-                app: other,
-                credentials,
-                plan,
-            },
-        )
-        .await;
+        job.app.callback = Some(Managed::Present(body("https://else/hook")));
+        let outcome = apply_app(&client, &job).await;
         match outcome.status {
             Status::Unverified(d) => assert_eq!(
                 d,

@@ -12,7 +12,7 @@ use similar::{ChangeTag, TextDiff};
 
 use super::{BOLD, CREATE, DELETE, ERROR, UPDATE, apps, error_details, paint, sign};
 use crate::plan::{
-    Action, AppError, AppPlan, CallbackChange, Decision, Summary, TokenChange, token,
+    Action, AppError, AppPlan, CallbackChange, Decision, Summary, TokenChange, TokenState, token,
 };
 
 const DIM: Style = Style::new().effects(Effects::DIMMED);
@@ -117,32 +117,8 @@ fn marker(action: Action) -> (&'static str, &'static str, Style) {
 /// short keyed fingerprints of both sides.
 fn token_body(out: &mut String, change: &TokenChange) {
     match (&change.before, &change.after) {
-        (None, Some(after)) => {
-            let _ = writeln!(
-                out,
-                "      {} value   = (sensitive value)",
-                paint(CREATE, "+")
-            );
-            let _ = writeln!(
-                out,
-                "      {} enabled = {}",
-                paint(CREATE, "+"),
-                after.enabled
-            );
-        }
-        (Some(before), None) => {
-            let _ = writeln!(
-                out,
-                "      {} value   = (sensitive value)",
-                paint(DELETE, "-")
-            );
-            let _ = writeln!(
-                out,
-                "      {} enabled = {}",
-                paint(DELETE, "-"),
-                before.enabled
-            );
-        }
+        (None, Some(after)) => whole_token(out, after, "+", CREATE),
+        (Some(before), None) => whole_token(out, before, "-", DELETE),
         (Some(before), Some(after)) => {
             if change.value_changes() {
                 let _ = writeln!(
@@ -168,6 +144,13 @@ fn token_body(out: &mut String, change: &TokenChange) {
         }
         (None, None) => {}
     }
+}
+
+/// A token set or deleted as a whole: both lines carry the same marker.
+fn whole_token(out: &mut String, token: &TokenState, marker: &str, style: Style) {
+    let marker = paint(style, marker);
+    let _ = writeln!(out, "      {marker} value   = (sensitive value)");
+    let _ = writeln!(out, "      {marker} enabled = {}", token.enabled);
 }
 
 fn callback_body(out: &mut String, change: &CallbackChange) {
