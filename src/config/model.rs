@@ -63,8 +63,8 @@ pub struct DesiredStateFile {
 
 /// Settings merged under every app.
 // The same four settings are an app's own (`AppSpec` flattens them in), so both read and
-// document them once. Flattened, serde cannot refuse unknown fields (`deny_unknown_fields` and
-// `flatten` do not combine); the schema check refuses them before serde reads the file.
+// document them once. Flattened, their own `deny_unknown_fields` does not apply (serde hands them
+// only their own keys); `AppSpec`'s refuses the rest, though the schema check has by then.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Defaults")]
@@ -92,7 +92,7 @@ pub struct AppSettings {
 
 /// One app (SDKAppID) and the webhook configuration it must have.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[schemars(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct AppSpec {
     /// The app's SDKAppID, from the Tencent Cloud Chat console.
     #[schemars(range(min = 1, max = 4294967295u64))]
@@ -184,9 +184,10 @@ pub mod callback_in_file {
     use super::{CallbackSpec, Managed};
     use crate::tim::wire::Callback;
 
-    struct Spelled<'a>(&'a Callback);
+    /// A callback to serialise as `{url, commands}` (the JSON plan shows it so, too).
+    pub struct InFile<'a>(pub &'a Callback);
 
-    impl Serialize for Spelled<'_> {
+    impl Serialize for InFile<'_> {
         fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
             CallbackSpec::serialize(self.0, serializer)
         }
@@ -208,7 +209,7 @@ pub mod callback_in_file {
             value: &Option<Callback>,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            value.as_ref().map(Spelled).serialize(serializer)
+            value.as_ref().map(InFile).serialize(serializer)
         }
 
         pub fn deserialize<'de, D: Deserializer<'de>>(
@@ -228,7 +229,7 @@ pub mod callback_in_file {
         ) -> Result<S::Ok, S::Error> {
             value
                 .as_ref()
-                .map(|m| m.as_ref().map(Spelled))
+                .map(|m| m.as_ref().map(InFile))
                 .serialize(serializer)
         }
 
@@ -335,4 +336,31 @@ pub fn json_schema() -> serde_json::Value {
         .into_generator()
         .into_root_schema_for::<DesiredStateFile>();
     schema.to_value()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_app_takes_its_settings_flattened_and_refuses_unknown_fields() {
+        let app: AppSpec = serde_json::from_value(json!({
+            "sdkappid": 1,
+            "region": "singapore",
+            "identifier": "ops",
+            "callback": {"url": "https://h", "commands": ["Live.CallbackAfterCreateRoom"]}
+        }))
+        .unwrap();
+        assert_eq!(app.settings.region, Some(Region::Singapore));
+        assert_eq!(app.settings.identifier.as_deref(), Some("ops"));
+        let Some(Managed::Present(callback)) = app.callback else {
+            panic!("a callback is read in the file's spelling")
+        };
+        assert_eq!(callback.url, "https://h");
+        let error = serde_json::from_value::<AppSpec>(json!({"sdkappid": 1, "regoin": "china"}))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("unknown field `regoin`"), "{error}");
+    }
 }

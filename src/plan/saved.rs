@@ -77,8 +77,9 @@ pub struct SavedDesired {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SavedToken {
-    pub value_env: String,
-    pub enabled: bool,
+    /// As the desired state says (`value_env`, `enabled`).
+    #[serde(flatten)]
+    pub spec: TokenSpec,
     pub fingerprint: String,
 }
 
@@ -113,8 +114,7 @@ pub fn build(apps: &[App], plans: &[AppPlan]) -> Option<SavedPlan> {
             Some(Managed::Absent) => Some(Managed::Absent),
             // Every read app that wants a token has its desired fingerprint in the plan.
             Some(Managed::Present(t)) => Some(Managed::Present(SavedToken {
-                value_env: t.value_env.clone(),
-                enabled: t.enabled,
+                spec: t.clone(),
                 fingerprint: decision.token.as_ref()?.after.as_ref()?.fingerprint.clone(),
             })),
         };
@@ -281,13 +281,11 @@ impl SavedApp {
             identifier: self.identifier.clone(),
             secret_key_env: self.secret_key_env.clone(),
             callback: self.desired.callback.clone(),
-            token: self.desired.token.as_ref().map(|t| match t {
-                Managed::Absent => Managed::Absent,
-                Managed::Present(t) => Managed::Present(TokenSpec {
-                    value_env: t.value_env.clone(),
-                    enabled: t.enabled,
-                }),
-            }),
+            token: self
+                .desired
+                .token
+                .as_ref()
+                .map(|t| t.as_ref().map(|t| t.spec.clone())),
             origin: Origin::at(here),
         }
     }

@@ -4,8 +4,8 @@
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Value, json};
 
+use crate::config::model::callback_in_file::InFile;
 use crate::plan::{Action, AppPlan, Summary, TokenChange, TokenState};
-use crate::tim::wire::Callback;
 
 pub const FORMAT_VERSION: &str = "1.0";
 
@@ -60,8 +60,8 @@ fn app(plan: &AppPlan) -> Value {
         "endpoint": plan.endpoint,
         "action": Action::name_of(plan.action()),
         "calls": decision.map_or(&[][..], |d| &d.calls),
-        "before": before.map(callback),
-        "after": after.map(callback),
+        "before": before.map(InFile),
+        "after": after.map(InFile),
         "token": token(decision.and_then(|d| d.token.as_ref())),
         "fingerprint": decision.map(|d| &d.fingerprint),
         "error": plan.decision.as_ref().err(),
@@ -81,8 +81,4 @@ fn token(change: Option<&TokenChange>) -> Value {
         "before": side(change.before.as_ref()),
         "after": side(change.after.as_ref()),
     })
-}
-
-fn callback(c: &Callback) -> Value {
-    json!({"url": c.url, "commands": c.commands})
 }
