@@ -16,8 +16,9 @@ use crate::config::App;
 use crate::credentials::Credentials;
 use crate::plan::diff::{self, Comparison};
 use crate::plan::{self, Action, AppError, AppPlan, Decision};
-use crate::tim::client::{ApiError, Client, Target};
-use crate::tim::wire::{Callback, Command, TokenBody, codes};
+use crate::tim::client::{CallError, Client, Target, Write};
+use crate::tim::errors::codes;
+use crate::tim::wire::{Callback, Command, TokenBody};
 
 /// One planned call as it went.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,7 +169,7 @@ pub async fn apply_app(client: &Client, job: &Job) -> AppOutcome {
     match write(client, job, decision, &mut steps).await {
         Ok(()) => {}
         Err(error) => {
-            debug!(app = %plan.name, sdkappid = plan.sdkappid, command = %error.command(), outcome = %error.outcome(), "app failed; its remaining calls are not sent");
+            debug!(app = %plan.name, sdkappid = plan.sdkappid, command = %error.command(), outcome = %error.detail(), "app failed; its remaining calls are not sent");
             return AppOutcome::new(plan, steps, Status::Failed(AppError::from(&error)));
         }
     }
@@ -188,12 +189,12 @@ async fn write(
     job: &Job,
     decision: &Decision,
     steps: &mut Vec<Step>,
-) -> Result<(), ApiError> {
+) -> Result<(), CallError> {
     let target = &job.credentials.target;
     let plan = &job.plan;
     // A plan whose call lacks what it needs (a token value, a desired callback) is a livehook
     // bug, reported rather than sent as an empty write.
-    let bug = |command, what: &str| ApiError::Decode {
+    let bug = |command, what: &str| CallError::Decode {
         command,
         message: format!("{what} (a livehook bug)"),
     };
@@ -245,14 +246,17 @@ async fn create_callback(
     client: &Client,
     target: &Target,
     want: &Callback,
-) -> Result<Option<String>, ApiError> {
+) -> Result<Option<String>, CallError> {
     let exists = match send(client, target, Write::SetCallback(want)).await {
         Ok(note) => return Ok(note),
         Err(e) if e.code() == Some(codes::CALLBACK_EXISTS) => e,
         Err(e) => return Err(e),
     };
-    let prefix = "set_callback answered 100300 (configuration already exists)";
-    match client.get_callback(target).await? {
+    let prefix = format!(
+        "set_callback answered {} (configuration already exists)",
+        codes::CALLBACK_EXISTS
+    );
+    match client.read::<Callback>(target).await? {
         Some(live) if plan::same_callback(&live, want) => Ok(Some(format!(
             "{prefix}; read it back: it already is the desired one"
         ))),
@@ -274,14 +278,16 @@ async fn update_callback(
     client: &Client,
     target: &Target,
     want: &Callback,
-) -> Result<Option<String>, ApiError> {
+) -> Result<Option<String>, CallError> {
     match send(client, target, Write::UpdateCallback(want)).await {
         Ok(note) => Ok(note),
         Err(e) if e.code() == Some(codes::CALLBACK_MISSING) => {
             let note = send(client, target, Write::SetCallback(want)).await?;
             Ok(Some(join(
-                "update_callback answered 100301 (configuration does not exist); created it with set_callback"
-                    .into(),
+                format!(
+                    "update_callback answered {} (configuration does not exist); created it with set_callback",
+                    codes::CALLBACK_MISSING
+                ),
                 note,
             )))
         }
@@ -296,51 +302,21 @@ fn join(first: String, then: Option<String>) -> String {
     }
 }
 
-/// One write call and what it is for.
-#[derive(Clone, Copy)]
-enum Write<'a> {
-    SetToken(&'a TokenBody),
-    SetCallback(&'a Callback),
-    UpdateCallback(&'a Callback),
-    DeleteCallback,
-    DeleteToken,
-}
-
-impl Write<'_> {
-    fn command(self) -> Command {
-        match self {
-            Write::SetToken(_) => Command::SetCallbackToken,
-            Write::SetCallback(_) => Command::SetCallback,
-            Write::UpdateCallback(_) => Command::UpdateCallback,
-            Write::DeleteCallback => Command::DeleteCallback,
-            Write::DeleteToken => Command::DeleteCallbackToken,
-        }
-    }
-
-    async fn send(self, client: &Client, target: &Target) -> Result<(), ApiError> {
-        match self {
-            Write::SetToken(body) => client.set_callback_token(target, body).await,
-            Write::SetCallback(body) => client.set_callback(target, body).await,
-            Write::UpdateCallback(body) => client.update_callback(target, body).await,
-            Write::DeleteCallback => client.delete_callback(target).await,
-            Write::DeleteToken => client.delete_callback_token(target).await,
-        }
-    }
-
-    /// Whether the app, read back, shows what this write was to do.
-    async fn took_effect(self, client: &Client, target: &Target) -> Result<bool, ApiError> {
-        Ok(match self {
-            Write::SetToken(want) => {
-                client.get_callback_token(target).await?.as_ref() == Some(want)
-            }
-            Write::SetCallback(want) | Write::UpdateCallback(want) => client
-                .get_callback(target)
-                .await?
-                .is_some_and(|live| plan::same_callback(&live, want)),
-            Write::DeleteCallback => client.get_callback(target).await?.is_none(),
-            Write::DeleteToken => client.get_callback_token(target).await?.is_none(),
-        })
-    }
+/// Whether the app, read back, shows what this write was to do.
+async fn took_effect(
+    client: &Client,
+    target: &Target,
+    write: Write<'_>,
+) -> Result<bool, CallError> {
+    Ok(match write {
+        Write::SetToken(want) => client.read::<TokenBody>(target).await?.as_ref() == Some(want),
+        Write::SetCallback(want) | Write::UpdateCallback(want) => client
+            .read::<Callback>(target)
+            .await?
+            .is_some_and(|live| plan::same_callback(&live, want)),
+        Write::DeleteCallback => client.read::<Callback>(target).await?.is_none(),
+        Write::DeleteToken => client.read::<TokenBody>(target).await?.is_none(),
+    })
 }
 
 /// Sends a write. When its answer is lost (a timeout, a cut-short body, a gateway's 5xx), the
@@ -352,11 +328,11 @@ async fn send(
     client: &Client,
     target: &Target,
     write: Write<'_>,
-) -> Result<Option<String>, ApiError> {
+) -> Result<Option<String>, CallError> {
     let command = write.command();
     let mut resent = 0;
     loop {
-        let lost = match write.send(client, target).await {
+        let lost = match client.write(target, write).await {
             Ok(()) if resent == 0 => return Ok(None),
             Ok(()) => {
                 return Ok(Some(format!(
@@ -366,11 +342,11 @@ async fn send(
             Err(e) if e.outcome_unknown() => e,
             Err(e) => return Err(e),
         };
-        if write.took_effect(client, target).await? {
+        if took_effect(client, target, write).await? {
             debug!(%command, sdkappid = target.sdkappid, "lost answer; read back: the write had taken effect");
             return Ok(Some(format!(
                 "{command}'s answer was lost ({}); read back: it had taken effect",
-                lost_reason(&lost)
+                lost.brief()
             )));
         }
         if resent >= client.options().max_retries {
@@ -378,19 +354,6 @@ async fn send(
         }
         resent += 1;
         debug!(%command, sdkappid = target.sdkappid, resent, "lost answer; read back: the write had not taken effect, sending it again");
-    }
-}
-
-/// How an answer was lost, in a few words for the note (no message: the note is printed in
-/// the apply report).
-fn lost_reason(error: &ApiError) -> String {
-    match error {
-        ApiError::Network { kind, .. } => format!("network {}", kind.as_str()),
-        ApiError::Http { status, .. } => format!("HTTP {status}"),
-        ApiError::Decode { .. } => "unreadable answer".into(),
-        ApiError::Api { code, .. } => {
-            format!("error {code}: {}", crate::tim::errors::meaning(*code))
-        }
     }
 }
 
@@ -450,7 +413,7 @@ mod tests {
             name: "a".into(),
             sdkappid: ID,
             location: Location::Endpoint("http://127.0.0.1:1".into()),
-            identifier: "administrator".into(),
+            identifier: crate::tim::DEFAULT_IDENTIFIER.into(),
             secret_key_env: "K".into(),
             callback: Some(Managed::Present(body(url))),
             token: None,
@@ -480,7 +443,7 @@ mod tests {
             target: Target {
                 base_url: emulator.base_url(),
                 sdkappid: ID,
-                identifier: "administrator".into(),
+                identifier: crate::tim::DEFAULT_IDENTIFIER.into(),
                 secret_key: Secret::new(KEY.into()),
             },
             reads_token: false,

@@ -8,7 +8,8 @@
 use std::collections::BTreeMap;
 
 use crate::config::{App, Managed};
-use crate::plan::token::{self, MAX_TOKEN_CHARS, TokenState};
+use crate::plan::token::{self, TokenState};
+use crate::tim::MAX_TOKEN_CHARS;
 use crate::tim::client::{Secret, Target};
 
 /// What an app needs to be read and written.

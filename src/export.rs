@@ -265,7 +265,7 @@ mod tests {
             "prod-sg",
             1400000001,
             Location::Region(Region::Singapore),
-            "administrator",
+            crate::tim::DEFAULT_IDENTIFIER,
             "TIM_SECRET_KEY",
         );
         let legacy = app(

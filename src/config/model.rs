@@ -35,7 +35,7 @@ pub fn is_env_name(name: &str) -> bool {
 /// App names are used in plans and `--target`, so they stay shell- and URL-friendly.
 pub const APP_NAME_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9_.-]*$";
 
-pub const DEFAULT_IDENTIFIER: &str = "administrator";
+pub use crate::tim::DEFAULT_IDENTIFIER;
 pub const DEFAULT_SECRET_KEY_ENV: &str = "TIM_SECRET_KEY";
 
 /// A livehook desired-state file: the webhook (callback) configuration that each Tencent Cloud

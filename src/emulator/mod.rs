@@ -37,7 +37,7 @@ use tokio::task::JoinHandle;
 pub use faults::FaultKind;
 #[doc(hidden)]
 pub use server::fuzz_request;
-pub use state::{AppState, DEFAULT_ADMIN, State, StateError};
+pub use state::{AppState, State, StateError};
 
 /// How long [`Emulator::shutdown`] waits for open connections to finish before it drops them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -121,7 +121,7 @@ impl std::fmt::Debug for RecordedRequest {
         let body = self.body.as_ref().map(|body| {
             let mut body = body.clone();
             if let Some(token) = body.get_mut("Token") {
-                *token = serde_json::Value::from("<redacted>");
+                *token = serde_json::Value::from(crate::tim::secret::REDACTED);
             }
             body
         });

@@ -21,17 +21,16 @@ use super::faults::{FaultKind, FaultPicker};
 use super::rate::RateWindow;
 use super::state::{AppState, State};
 use super::{Options, RecordedRequest};
+use crate::tim::MAX_TOKEN_CHARS;
+use crate::tim::errors::codes;
 use crate::tim::usersig;
-use crate::tim::wire::{CallbackBody, Command, Envelope, TokenBody, codes};
+use crate::tim::wire::{CallbackBody, Command, Envelope, TokenBody};
 
 /// Real bodies are a few hundred bytes; the cap keeps a hostile client from exhausting memory.
 const MAX_BODY: usize = 1 << 20;
 
 /// What a gateway in front of the API answers when the backend is unreachable.
 const BAD_GATEWAY_HTML: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>stgw</center>\r\n</body>\r\n</html>\r\n";
-
-/// Tencent's 60010: the identifier is a valid user but not an App administrator.
-const NOT_ADMIN: i64 = 60010;
 
 /// Everything the handler shares: the mutable part behind one lock, the settings beside it.
 pub(crate) struct Shared {
@@ -54,38 +53,39 @@ pub(crate) struct Inner {
     windows: HashMap<u64, RateWindow>,
 }
 
-/// A failed call: the `ErrorCode` and the `ErrorInfo` Tencent would send. `info` is built only
-/// from fixed text, field names and identifiers, never from a secret or a field's value.
+/// A request the emulator refuses: the `ErrorCode` and the `ErrorInfo` Tencent would send.
+/// `info` is built only from fixed text, field names and identifiers, never from a secret or a
+/// field's value.
 #[derive(Debug)]
-struct ApiError {
+struct Rejection {
     code: i64,
     info: String,
 }
 
-impl ApiError {
-    fn new(code: i64, info: impl Into<String>) -> ApiError {
-        ApiError {
+impl Rejection {
+    fn new(code: i64, info: impl Into<String>) -> Rejection {
+        Rejection {
             code,
             info: info.into(),
         }
     }
 
-    fn url(reason: &str) -> ApiError {
-        ApiError::new(
+    fn url(reason: &str) -> Rejection {
+        Rejection::new(
             codes::HTTP_PARSE_ERROR,
             format!("HTTP parse error: {reason}"),
         )
     }
 
-    fn body(reason: &str) -> ApiError {
-        ApiError::new(
+    fn body(reason: &str) -> Rejection {
+        Rejection::new(
             codes::JSON_PARSE_ERROR,
             format!("JSON parse error: {reason}"),
         )
     }
 
-    fn parameter(reason: &str) -> ApiError {
-        ApiError::new(
+    fn parameter(reason: &str) -> Rejection {
+        Rejection::new(
             codes::INVALID_PARAMETER,
             format!("invalid parameter: {reason}"),
         )
@@ -228,11 +228,11 @@ impl Shared {
             None => Some(self.execute(&mut inner, &incoming)),
             Some(kind) if kind.applies_operation() => Some(self.execute(&mut inner, &incoming)),
             Some(FaultKind::BadGateway) => None,
-            Some(FaultKind::InternalError) => Some(Err(ApiError::new(
+            Some(FaultKind::InternalError) => Some(Err(Rejection::new(
                 codes::INTERNAL_ERROR,
                 "internal error, please retry",
             ))),
-            Some(FaultKind::RateLimited) => Some(Err(ApiError::new(
+            Some(FaultKind::RateLimited) => Some(Err(Rejection::new(
                 codes::REST_RATE_LIMIT,
                 "REST API call frequency over limit, please retry later",
             ))),
@@ -242,7 +242,7 @@ impl Shared {
         };
         let error_code = match &outcome {
             None => RecordedRequest::NO_ENVELOPE,
-            Some(Ok(_)) => 0,
+            Some(Ok(_)) => codes::SUCCESS,
             Some(Err(error)) => error.code,
         };
         if self.record_requests {
@@ -291,10 +291,10 @@ impl Shared {
     }
 
     /// The envelope, with the keys in the order of Tencent's documented sample.
-    fn envelope(&self, outcome: Result<Option<Value>, ApiError>) -> Value {
+    fn envelope(&self, outcome: Result<Option<Value>, Rejection>) -> Value {
         let envelope = match outcome {
             Ok(response) => Envelope {
-                error_code: 0,
+                error_code: codes::SUCCESS,
                 error_info: String::new(),
                 action_status: "OK".into(),
                 request_id: self.request_id(),
@@ -313,29 +313,29 @@ impl Shared {
 
     /// Runs every check in Tencent's order, then the command. `Ok(Some(_))` carries the
     /// `Response` of a get call.
-    fn execute(&self, inner: &mut Inner, incoming: &Incoming) -> Result<Option<Value>, ApiError> {
+    fn execute(&self, inner: &mut Inner, incoming: &Incoming) -> Result<Option<Value>, Rejection> {
         let Incoming {
             at, method, path, ..
         } = *incoming;
         if method != Method::POST {
-            return Err(ApiError::url("live_config calls must use POST"));
+            return Err(Rejection::url("live_config calls must use POST"));
         }
         let name = path
             .strip_prefix("/v4/live_config/")
-            .ok_or_else(|| ApiError::url("the path must be /v4/live_config/{command}"))?;
+            .ok_or_else(|| Rejection::url("the path must be /v4/live_config/{command}"))?;
         let command = Command::from_name(name)
-            .ok_or_else(|| ApiError::url(&format!("unknown command {name:?}")))?;
+            .ok_or_else(|| Rejection::url(&format!("unknown command {name:?}")))?;
         let request = incoming.query.validate()?;
 
         let Some(app) = inner.state.apps.get(&request.sdkappid) else {
-            return Err(ApiError::new(
+            return Err(Rejection::new(
                 codes::SDKAPPID_NOT_FOUND,
                 format!("SDKAppID {} not found", request.sdkappid),
             ));
         };
         let window = inner.windows.entry(request.sdkappid).or_default();
         if !window.admit(at, self.rate_limit) {
-            return Err(ApiError::new(
+            return Err(Rejection::new(
                 codes::SDKAPPID_RATE_LIMIT,
                 format!(
                     "SDKAppID request frequency over limit ({} requests per second)",
@@ -353,10 +353,10 @@ impl Shared {
             request.identifier,
             usersig::unix_now(),
         )
-        .map_err(|error| ApiError::new(error.code(), error.to_string()))?;
+        .map_err(|error| Rejection::new(error.code(), error.to_string()))?;
         if request.identifier != app.admin {
-            return Err(ApiError::new(
-                NOT_ADMIN,
+            return Err(Rejection::new(
+                codes::NOT_ADMIN,
                 format!(
                     "identifier {:?} is not an App administrator; REST calls need an App administrator",
                     request.identifier
@@ -366,15 +366,15 @@ impl Shared {
 
         let fields = match (&incoming.json, incoming.body) {
             (Some(Value::Object(fields)), _) => fields,
-            (Some(_), _) => return Err(ApiError::body("the request body must be a JSON object")),
+            (Some(_), _) => return Err(Rejection::body("the request body must be a JSON object")),
             (None, Some(bytes)) if bytes.trim_ascii().is_empty() => {
-                return Err(ApiError::body(
+                return Err(Rejection::body(
                     "the request body is empty; send {} when a call takes no fields",
                 ));
             }
-            (None, Some(_)) => return Err(ApiError::body("the request body is not valid JSON")),
+            (None, Some(_)) => return Err(Rejection::body("the request body is not valid JSON")),
             (None, None) => {
-                return Err(ApiError::body(
+                return Err(Rejection::body(
                     "the request body could not be read (over 1 MiB, or cut short)",
                 ));
             }
@@ -388,7 +388,7 @@ impl Shared {
             },
             Command::GetCallbackToken => match &app.token {
                 Some(token) => Ok(Some(to_value(token)?)),
-                None => Err(ApiError::new(
+                None => Err(Rejection::new(
                     codes::TOKEN_MISSING,
                     "callback token config does not exist",
                 )),
@@ -396,7 +396,7 @@ impl Shared {
             Command::SetCallback => {
                 let callback = callback_body(fields)?;
                 if app.callback.is_some() {
-                    return Err(ApiError::new(
+                    return Err(Rejection::new(
                         codes::CALLBACK_EXISTS,
                         "callback config already exists, use update_callback",
                     ));
@@ -426,9 +426,9 @@ impl Shared {
         inner: &mut Inner,
         sdkappid: u64,
         apply: impl FnOnce(&mut AppState),
-    ) -> Result<Option<Value>, ApiError> {
+    ) -> Result<Option<Value>, Rejection> {
         let Some(app) = inner.state.apps.get_mut(&sdkappid) else {
-            return Err(ApiError::new(
+            return Err(Rejection::new(
                 codes::SDKAPPID_NOT_FOUND,
                 format!("SDKAppID {sdkappid} not found"),
             ));
@@ -448,7 +448,7 @@ impl Shared {
                 .persist_to
                 .as_deref()
                 .unwrap_or(std::path::Path::new(""));
-            return Err(ApiError::new(
+            return Err(Rejection::new(
                 codes::INTERNAL_ERROR,
                 format!(
                     "internal error: the emulator could not write {}: {error}",
@@ -503,13 +503,13 @@ async fn handle(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -> 
     response
 }
 
-fn callback_missing() -> ApiError {
-    ApiError::new(codes::CALLBACK_MISSING, "callback config does not exist")
+fn callback_missing() -> Rejection {
+    Rejection::new(codes::CALLBACK_MISSING, "callback config does not exist")
 }
 
-fn to_value(value: &impl serde::Serialize) -> Result<Value, ApiError> {
+fn to_value(value: &impl serde::Serialize) -> Result<Value, Rejection> {
     serde_json::to_value(value)
-        .map_err(|_| ApiError::new(codes::INTERNAL_ERROR, "internal error, please retry"))
+        .map_err(|_| Rejection::new(codes::INTERNAL_ERROR, "internal error, please retry"))
 }
 
 /// The query parameters as sent (percent-decoded), before any check. The first occurrence of a
@@ -550,28 +550,28 @@ impl Query {
         parsed
     }
 
-    fn validate(&self) -> Result<ValidQuery<'_>, ApiError> {
+    fn validate(&self) -> Result<ValidQuery<'_>, Rejection> {
         let sdkappid = self
             .sdkappid
             .as_deref()
-            .ok_or_else(|| ApiError::url("missing sdkappid"))?
+            .ok_or_else(|| Rejection::url("missing sdkappid"))?
             .parse::<u64>()
-            .map_err(|_| ApiError::url("sdkappid must be a number"))?;
+            .map_err(|_| Rejection::url("sdkappid must be a number"))?;
         let identifier = self
             .identifier
             .as_deref()
             .filter(|identifier| !identifier.is_empty())
-            .ok_or_else(|| ApiError::url("missing identifier"))?;
+            .ok_or_else(|| Rejection::url("missing identifier"))?;
         // An empty `usersig=` passes here and gets 70002 (UserSig empty) from the verifier.
         let usersig = self
             .usersig
             .as_deref()
-            .ok_or_else(|| ApiError::url("missing usersig"))?;
+            .ok_or_else(|| Rejection::url("missing usersig"))?;
         self.random
             .as_deref()
-            .ok_or_else(|| ApiError::url("missing random"))?
+            .ok_or_else(|| Rejection::url("missing random"))?
             .parse::<u32>()
-            .map_err(|_| ApiError::url("random must be an unsigned 32-bit integer"))?;
+            .map_err(|_| Rejection::url("random must be an unsigned 32-bit integer"))?;
         Ok(ValidQuery {
             sdkappid,
             identifier,
@@ -582,20 +582,20 @@ impl Query {
 
 /// `{Url, CallbackCommandList}` for `set_callback` and `update_callback`. ErrorInfo names the
 /// field but never quotes its value: a webhook URL may carry a secret in its query string.
-fn callback_body(fields: &Map<String, Value>) -> Result<CallbackBody, ApiError> {
+fn callback_body(fields: &Map<String, Value>) -> Result<CallbackBody, Rejection> {
     let url = match fields.get("Url") {
-        None | Some(Value::Null) => return Err(ApiError::parameter("Url is required")),
+        None | Some(Value::Null) => return Err(Rejection::parameter("Url is required")),
         Some(Value::String(url)) => url,
-        Some(_) => return Err(ApiError::parameter("Url must be a string")),
+        Some(_) => return Err(Rejection::parameter("Url must be a string")),
     };
     if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return Err(ApiError::parameter(
+        return Err(Rejection::parameter(
             "Url must start with http:// or https://",
         ));
     }
     let commands = match fields.get("CallbackCommandList") {
         None | Some(Value::Null) => {
-            return Err(ApiError::parameter("CallbackCommandList is required"));
+            return Err(Rejection::parameter("CallbackCommandList is required"));
         }
         Some(Value::Array(items)) => items
             .iter()
@@ -603,7 +603,7 @@ fn callback_body(fields: &Map<String, Value>) -> Result<CallbackBody, ApiError> 
             .collect::<Option<Vec<String>>>(),
         Some(_) => None,
     }
-    .ok_or_else(|| ApiError::parameter("CallbackCommandList must be an array of strings"))?;
+    .ok_or_else(|| Rejection::parameter("CallbackCommandList must be an array of strings"))?;
     Ok(CallbackBody {
         url: url.clone(),
         commands,
@@ -611,24 +611,24 @@ fn callback_body(fields: &Map<String, Value>) -> Result<CallbackBody, ApiError> 
 }
 
 /// `{Token, IsTokenEnable}` for `set_callback_token`.
-fn token_body(fields: &Map<String, Value>) -> Result<TokenBody, ApiError> {
+fn token_body(fields: &Map<String, Value>) -> Result<TokenBody, Rejection> {
     let token = match fields.get("Token") {
-        None | Some(Value::Null) => return Err(ApiError::parameter("Token is required")),
+        None | Some(Value::Null) => return Err(Rejection::parameter("Token is required")),
         Some(Value::String(token)) => token,
-        Some(_) => return Err(ApiError::parameter("Token must be a string")),
+        Some(_) => return Err(Rejection::parameter("Token must be a string")),
     };
     // The documented limit is in characters; a token of 128 CJK characters is allowed.
-    if !(1..=128).contains(&token.chars().count()) {
-        return Err(ApiError::parameter(
-            "Token must be 1 to 128 characters long",
-        ));
+    if !(1..=MAX_TOKEN_CHARS).contains(&token.chars().count()) {
+        return Err(Rejection::parameter(&format!(
+            "Token must be 1 to {MAX_TOKEN_CHARS} characters long"
+        )));
     }
     let enabled = match fields.get("IsTokenEnable") {
         None | Some(Value::Null) => {
-            return Err(ApiError::parameter("IsTokenEnable is required"));
+            return Err(Rejection::parameter("IsTokenEnable is required"));
         }
         Some(Value::Bool(enabled)) => *enabled,
-        Some(_) => return Err(ApiError::parameter("IsTokenEnable must be a boolean")),
+        Some(_) => return Err(Rejection::parameter("IsTokenEnable must be a boolean")),
     };
     Ok(TokenBody {
         token: token.clone(),

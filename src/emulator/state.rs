@@ -19,11 +19,9 @@ use std::path::{Path, PathBuf};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::tim::DEFAULT_IDENTIFIER;
+use crate::tim::secret::REDACTED;
 use crate::tim::wire::{CallbackBody, TokenBody};
-
-/// The administrator account an app has when the state file does not name one. Tencent creates
-/// every app with this account.
-pub const DEFAULT_ADMIN: &str = "administrator";
 
 /// Every app the emulator serves, keyed by SDKAppID. JSON object keys are strings, so the file
 /// reads `{"apps": {"1400000001": {...}}}`.
@@ -67,7 +65,7 @@ impl AppState {
 impl fmt::Debug for AppState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AppState")
-            .field("secret_key", &"<redacted>")
+            .field("secret_key", &REDACTED)
             .field("admin", &self.admin)
             .field("callback", &self.callback)
             .field("token", &self.token)
@@ -75,8 +73,10 @@ impl fmt::Debug for AppState {
     }
 }
 
+/// The administrator account an app has when the state file does not name one: the one Tencent
+/// creates every app with.
 fn default_admin() -> String {
-    DEFAULT_ADMIN.to_owned()
+    DEFAULT_IDENTIFIER.to_owned()
 }
 
 // Rejecting empty values inside deserialization (rather than after it) lets serde_json attach the
@@ -270,7 +270,7 @@ mod tests {
     fn parses_the_documented_format_with_defaults() {
         let state = State::from_json(SAMPLE).unwrap();
         let first = &state.apps[&1400000001];
-        assert_eq!(first.admin, "administrator");
+        assert_eq!(first.admin, DEFAULT_IDENTIFIER);
         assert_eq!(
             first.callback.as_ref().unwrap().url,
             "https://a.example/hook"

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::config::{App, Managed, Origin};
-use crate::tim::client::ApiError;
+use crate::tim::client::CallError;
 use crate::tim::wire::{Callback, Command, TokenBody};
 pub use token::{LiveToken, TokenChange, TokenState};
 
@@ -159,18 +159,23 @@ pub(crate) fn words_only_in(left: &[String], right: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// Why an app could not be planned. Serialises as the `error` object of the JSON reports.
+/// Why an app could not be planned. Serialises as the `error` object of the JSON reports; the
+/// text reports word it through the failed call itself ([`CallError`]).
 #[derive(Debug, Clone, Serialize)]
 pub struct AppError {
     /// The call that failed, when one did.
     pub command: Option<Command>,
     pub code: Option<i64>,
     /// What the code means, in plain words.
-    pub meaning: Option<String>,
+    pub meaning: Option<&'static str>,
     /// Tencent's `ErrorInfo`, or the network failure in words (never a secret).
     pub message: String,
     pub request_id: Option<String>,
     pub hint: Option<String>,
+    /// The failed call, which words the failure; `None` for a livehook bug. Boxed, so that every
+    /// `Result<_, AppError>` stays small.
+    #[serde(skip)]
+    call: Option<Box<CallError>>,
 }
 
 impl AppError {
@@ -183,47 +188,38 @@ impl AppError {
             message: what.to_owned(),
             request_id: None,
             hint: Some("please report this as a livehook bug".into()),
+            call: None,
         }
     }
 
     /// One line: `get_callback failed: error 70009 (meaning): ErrorInfo`, as every text report
     /// shows it (the RequestId and hint go on lines of their own).
     pub fn summary(&self) -> String {
-        let mut line = String::new();
-        if let Some(command) = self.command {
-            line.push_str(&format!("{command} failed: "));
+        match &self.call {
+            Some(call) => format!("{} failed: {}", call.command(), call.detail()),
+            None => self.message.clone(),
         }
-        match (self.code, &self.meaning) {
-            (Some(code), Some(meaning)) => {
-                line.push_str(&format!("error {code} ({meaning}): {}", self.message));
-            }
-            _ => line.push_str(&self.message),
+    }
+
+    /// The failure in a few words (`error 70009: meaning`), for a table cell.
+    pub fn brief(&self) -> String {
+        match &self.call {
+            Some(call) => call.brief(),
+            None => self.message.clone(),
         }
-        line
     }
 }
 
-impl From<&ApiError> for AppError {
-    fn from(error: &ApiError) -> Self {
-        let message = match error {
-            ApiError::Api { info, .. } if info.is_empty() => "no ErrorInfo".to_owned(),
-            ApiError::Api { info, .. } => info.clone(),
-            // The command is reported in its own field; drop Display's `command: ` prefix.
-            other => {
-                let text = other.to_string();
-                let prefix = format!("{}: ", other.command());
-                text.strip_prefix(&prefix).unwrap_or(&text).to_owned()
-            }
-        };
+impl From<&CallError> for AppError {
+    fn from(error: &CallError) -> Self {
         AppError {
             command: Some(error.command()),
             code: error.code(),
-            meaning: error
-                .code()
-                .map(|c| crate::tim::errors::meaning(c).to_owned()),
-            message,
+            meaning: error.code().map(crate::tim::errors::meaning),
+            message: error.message(),
             request_id: error.request_id().map(str::to_owned),
             hint: error.hint().map(str::to_owned),
+            call: Some(Box::new(error.clone())),
         }
     }
 }
@@ -464,7 +460,7 @@ mod tests {
             name: "a".into(),
             sdkappid: 1400000001,
             location: Location::Region(Region::Singapore),
-            identifier: "administrator".into(),
+            identifier: crate::tim::DEFAULT_IDENTIFIER.into(),
             secret_key_env: "K".into(),
             callback,
             token: None,

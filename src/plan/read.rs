@@ -7,6 +7,7 @@ use super::token::{self, LiveToken, TokenState};
 use super::{AppError, LiveState};
 use crate::credentials::Credentials;
 use crate::tim::client::Client;
+use crate::tim::wire::{Callback, TokenBody};
 
 /// Reads every app's callback configuration (and its token, where the token is managed), at
 /// most `parallelism` apps at a time, and returns the results in the order of `targets`. One app
@@ -44,7 +45,7 @@ pub async fn read_one(client: &Client, app: &Credentials) -> Result<LiveState, A
         if !app.reads_token {
             return Ok(LiveToken::NotRead);
         }
-        Ok(match client.get_callback_token(target).await? {
+        Ok(match client.read::<TokenBody>(target).await? {
             None => LiveToken::Missing,
             Some(body) => LiveToken::Present(TokenState {
                 fingerprint: token::fingerprint(&target.secret_key, target.sdkappid, &body.token),
@@ -54,7 +55,7 @@ pub async fn read_one(client: &Client, app: &Credentials) -> Result<LiveState, A
     };
     // Both are awaited even when one fails, so that an app whose reads both fail (a wrong key)
     // always reports its callback read, whichever answer came first.
-    let (callback, token) = tokio::join!(client.get_callback(target), read_token);
+    let (callback, token) = tokio::join!(client.read::<Callback>(target), read_token);
     Ok(LiveState {
         callback: callback.map_err(|e| AppError::from(&e))?,
         token: token.map_err(|e| AppError::from(&e))?,

@@ -22,9 +22,6 @@ pub const SENSITIVE: &str = "(sensitive)";
 /// The prefix of every keyed fingerprint, naming the algorithm.
 const PREFIX: &str = "hmac-sha256:";
 
-/// Tencent accepts tokens of 1 to 128 characters.
-pub const MAX_TOKEN_CHARS: usize = 128;
-
 /// A token without its value: the keyed fingerprint of the value, and `IsTokenEnable`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

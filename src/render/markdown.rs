@@ -109,12 +109,7 @@ fn action_label(action: Option<Action>) -> &'static str {
 fn change_summary(plan: &AppPlan) -> String {
     let decision = match &plan.decision {
         Ok(decision) => decision,
-        Err(error) => {
-            return match (error.code, &error.meaning) {
-                (Some(code), Some(meaning)) => format!("error {code}: {meaning}"),
-                _ => error.message.clone(),
-            };
-        }
+        Err(error) => return error.brief(),
     };
     let parts: Vec<String> = decision
         .callback

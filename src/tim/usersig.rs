@@ -15,6 +15,8 @@ use flate2::{Compress, Compression, FlushCompress, Status};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use crate::tim::errors::codes;
+
 /// A UserSig decoded to this size or more is refused: real ones are a few hundred bytes, and the
 /// cap keeps a zlib bomb sent to the emulator from exhausting memory.
 const MAX_DECODED_LEN: u64 = 64 * 1024;
@@ -159,12 +161,12 @@ impl VerifyError {
     /// The error code Tencent's REST API answers with for this failure.
     pub fn code(&self) -> i64 {
         match self {
-            VerifyError::Empty => 70002,
-            VerifyError::Unparsable(_) => 70003,
-            VerifyError::SdkAppIdMismatch { .. } => 70014,
-            VerifyError::IdentifierMismatch { .. } => 70013,
-            VerifyError::Expired => 70001,
-            VerifyError::WrongKey => 70009,
+            VerifyError::Empty => codes::USERSIG_EMPTY,
+            VerifyError::Unparsable(_) => codes::USERSIG_UNPARSABLE,
+            VerifyError::SdkAppIdMismatch { .. } => codes::USERSIG_SDKAPPID_MISMATCH,
+            VerifyError::IdentifierMismatch { .. } => codes::USERSIG_IDENTIFIER_MISMATCH,
+            VerifyError::Expired => codes::USERSIG_EXPIRED,
+            VerifyError::WrongKey => codes::USERSIG_WRONG_KEY,
         }
     }
 }

@@ -88,7 +88,7 @@ pub struct TokenBody {
 impl std::fmt::Debug for TokenBody {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenBody")
-            .field("token", &"<redacted>")
+            .field("token", &crate::tim::secret::REDACTED)
             .field("enabled", &self.enabled)
             .finish()
     }
@@ -108,24 +108,4 @@ pub struct Envelope<R> {
     pub request_id: String,
     #[serde(rename = "Response", default, skip_serializing_if = "Option::is_none")]
     pub response: Option<R>,
-}
-
-/// Tencent's documented error codes that livehook names in code. The full classification lives in
-/// `tim::errors`.
-pub mod codes {
-    pub const INTERNAL_ERROR: i64 = 100001;
-    pub const INVALID_PARAMETER: i64 = 100002;
-    pub const CALLBACK_EXISTS: i64 = 100300;
-    pub const CALLBACK_MISSING: i64 = 100301;
-    pub const TOKEN_MISSING: i64 = 100302;
-    pub const HTTP_PARSE_ERROR: i64 = 60002;
-    pub const JSON_PARSE_ERROR: i64 = 60003;
-    pub const REST_RATE_LIMIT: i64 = 60007;
-    pub const SDKAPPID_RATE_LIMIT: i64 = 60011;
-    pub const USERSIG_EXPIRED: i64 = 70001;
-    pub const USERSIG_UNPARSABLE: i64 = 70003;
-    pub const USERSIG_WRONG_KEY: i64 = 70009;
-    pub const USERSIG_IDENTIFIER_MISMATCH: i64 = 70013;
-    pub const USERSIG_SDKAPPID_MISMATCH: i64 = 70014;
-    pub const SDKAPPID_NOT_FOUND: i64 = 70020;
 }

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use livehook::emulator::{AppState, State};
-use livehook::tim::client::{ApiError, Client, ClientOptions, Secret, Target};
+use livehook::tim::client::{CallError, Client, ClientOptions, Secret, Target, Write};
 use livehook::tim::wire::{Callback, TokenBody};
 
 use crate::support::{ADMIN, SECRET_KEY};
@@ -76,7 +76,7 @@ async fn hammer(
     writer: u64,
     progress: Arc<Mutex<Progress>>,
     mut rng: XorShift,
-) -> ApiError {
+) -> CallError {
     loop {
         let n = rng.next();
         let ids = apps_of(writer);
@@ -108,11 +108,11 @@ async fn hammer(
         }
         progress.lock().unwrap().in_flight = Some(next.clone());
         let result = match op {
-            0 | 1 if had_callback => client.update_callback(&target, &body).await,
-            0 | 1 => client.set_callback(&target, &body).await,
-            2 => client.delete_callback(&target).await,
-            3 => client.set_callback_token(&target, &token).await,
-            _ => client.delete_callback_token(&target).await,
+            0 | 1 if had_callback => client.write(&target, Write::UpdateCallback(&body)).await,
+            0 | 1 => client.write(&target, Write::SetCallback(&body)).await,
+            2 => client.write(&target, Write::DeleteCallback).await,
+            3 => client.write(&target, Write::SetToken(&token)).await,
+            _ => client.write(&target, Write::DeleteToken).await,
         };
         let mut p = progress.lock().unwrap();
         match result {
@@ -231,7 +231,7 @@ async fn sigkill_while_writing_never_corrupts_or_loses_the_state_file() {
         for (writer, (progress, task)) in writers.into_iter().enumerate() {
             let error = task.await.unwrap();
             assert!(
-                matches!(error, ApiError::Network { .. } | ApiError::Decode { .. }),
+                matches!(error, CallError::Network { .. } | CallError::Decode { .. }),
                 "kill {kill}: writer {writer} stopped for another reason: {error}"
             );
             let p = progress.lock().unwrap();

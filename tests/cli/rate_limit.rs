@@ -17,7 +17,7 @@
 use std::time::{Duration, Instant};
 
 use livehook::emulator::{FaultKind, Options};
-use livehook::tim::client::{Client, ClientOptions, Secret, Target};
+use livehook::tim::client::{Client, ClientOptions, Secret, Target, Write};
 use livehook::tim::wire::{Callback, TokenBody};
 
 use crate::support::{ADMIN, SDKAPPID, SECRET_KEY, seeded_state, start_emulator};
@@ -101,9 +101,9 @@ fn a_thousand_concurrent_calls_for_one_sdkappid_stay_under_200_per_second() {
             client_runtime.spawn(async move {
                 // Reads, and a write that is retried after an ErrorCode (a lost answer is not).
                 if i % 4 == 0 {
-                    (true, client.set_callback_token(&target, &token).await)
+                    (true, client.write(&target, Write::SetToken(&token)).await)
                 } else {
-                    (false, client.get_callback(&target).await.map(drop))
+                    (false, client.read::<Callback>(&target).await.map(drop))
                 }
             })
         })

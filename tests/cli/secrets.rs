@@ -339,7 +339,7 @@ fn no_command_or_format_leaks_a_key_usersig_or_token_even_with_debug_logs() {
         "making a UserSig sdkappid=1400000001",
         "HTTP attempt command=set_callback sdkappid=1400000001 attempt=1",
         "outcome=HTTP status 502",
-        "outcome=ErrorCode 100001 (live_config internal error), RequestId Id-",
+        "outcome=error 100001 (live_config internal error): internal error, please retry request_id=Id-",
         "retrying after back-off",
         "backoff_ms=",
         "duration_ms=",

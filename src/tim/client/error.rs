@@ -1,0 +1,228 @@
+//! A failed call to Tencent, and the one place where such a failure is put into words.
+
+use crate::tim::errors::{self, ErrorClass};
+use crate::tim::wire::Command;
+
+/// A failed call. Its texts never hold the request URL, the secret key, the UserSig or the
+/// webhook token being set.
+#[derive(Debug, Clone)]
+pub enum CallError {
+    /// Tencent answered with a non-zero `ErrorCode` (after any retries).
+    Answered {
+        command: Command,
+        code: i64,
+        info: String,
+        request_id: String,
+    },
+    /// The request did not complete: connection refused, DNS failure, timeout, connection reset.
+    Network {
+        command: Command,
+        message: String,
+        kind: NetworkKind,
+    },
+    /// A status other than 200. Tencent answers 200 for every API outcome, so this comes from a
+    /// gateway or proxy (502 …) or from a wrong endpoint (404).
+    Http { command: Command, status: u16 },
+    /// The body was not the expected JSON (for example truncated).
+    Decode { command: Command, message: String },
+}
+
+impl std::error::Error for CallError {}
+
+/// `{command}: {detail}`.
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.command(), self.detail())
+    }
+}
+
+impl CallError {
+    /// What went wrong, without the command: Tencent's `ErrorInfo` when Tencent answered,
+    /// otherwise the failure itself.
+    pub fn message(&self) -> String {
+        match self {
+            CallError::Answered { info, .. } if info.is_empty() => "no ErrorInfo".into(),
+            CallError::Answered { info, .. } => info.clone(),
+            CallError::Network { message, .. } => format!("network error: {message}"),
+            CallError::Http { status, .. } => format!("HTTP status {status}"),
+            CallError::Decode { message, .. } => format!("unexpected response: {message}"),
+        }
+    }
+
+    /// The failure in one line, without the command: the code and its meaning ahead of
+    /// [`CallError::message`] when Tencent answered with one.
+    pub fn detail(&self) -> String {
+        match self {
+            CallError::Answered { code, .. } => {
+                format!(
+                    "error {code} ({}): {}",
+                    errors::meaning(*code),
+                    self.message()
+                )
+            }
+            _ => self.message(),
+        }
+    }
+
+    /// The failure in a few words, for a table cell or a note: the code and its meaning, or the
+    /// kind of failure, but not the message (which can be long).
+    pub fn brief(&self) -> String {
+        match self {
+            CallError::Answered { code, .. } => {
+                format!("error {code}: {}", errors::meaning(*code))
+            }
+            CallError::Network { kind, .. } => format!("network {}", kind.as_str()),
+            CallError::Http { status, .. } => format!("HTTP {status}"),
+            CallError::Decode { .. } => "unreadable answer".into(),
+        }
+    }
+
+    /// Tencent's `ErrorCode`, when Tencent answered with one.
+    pub fn code(&self) -> Option<i64> {
+        match self {
+            CallError::Answered { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// What to do about the error. Network errors, 5xx statuses and undecodable bodies are
+    /// transient; a 429 is a rate limit; other statuses are not retried because they mean the
+    /// endpoint is wrong, not busy.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            CallError::Answered { code, .. } => errors::classify(*code),
+            CallError::Network { .. } | CallError::Decode { .. } => ErrorClass::Retry,
+            CallError::Http { status, .. } => match status {
+                429 => ErrorClass::RateLimited,
+                408 | 500..=599 => ErrorClass::Retry,
+                _ => ErrorClass::Unknown,
+            },
+        }
+    }
+
+    /// Advice in plain words, where there is any.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            CallError::Answered { code, .. } => errors::hint(*code),
+            CallError::Network { .. } => Some(
+                "the endpoint could not be reached even after retries: check the network, the \
+                 proxy settings and the app's region or endpoint",
+            ),
+            CallError::Http { status: 404, .. } => {
+                Some("the endpoint does not serve live_config: check the app's region or endpoint")
+            }
+            CallError::Http {
+                status: 500..=599, ..
+            }
+            | CallError::Decode { .. } => {
+                Some("Tencent's gateway failed even after retries: try again later")
+            }
+            CallError::Http { .. } => None,
+        }
+    }
+
+    /// Tencent's `RequestId`, to quote when reporting the error to Tencent.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            CallError::Answered { request_id, .. } if !request_id.is_empty() => Some(request_id),
+            _ => None,
+        }
+    }
+
+    /// Whether the request may have taken effect although no answer says so: the answer was
+    /// lost to a timeout or a broken connection, cut short, or replaced by a gateway's 5xx; or a
+    /// write was answered with a server-timeout code, which says only that the front end stopped
+    /// waiting, not whether the backend carried the write out. Any other `ErrorCode` answer is
+    /// definite (Tencent reports what it did), and so is a failure to connect (nothing was
+    /// sent). A read's server timeout is not counted: a read changes nothing, so it is simply
+    /// retried.
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            CallError::Network { kind, .. } => {
+                matches!(kind, NetworkKind::Timeout | NetworkKind::Transfer)
+            }
+            CallError::Decode { .. } => true,
+            CallError::Http { status, .. } => (500..=599).contains(status),
+            CallError::Answered { command, code, .. } => {
+                !command.is_read() && errors::is_server_timeout(*code)
+            }
+        }
+    }
+
+    pub fn command(&self) -> Command {
+        match self {
+            CallError::Answered { command, .. }
+            | CallError::Network { command, .. }
+            | CallError::Http { command, .. }
+            | CallError::Decode { command, .. } => *command,
+        }
+    }
+}
+
+/// Where a network error struck, which says whether the request may have reached the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetworkKind {
+    /// No connection was made (refused, DNS, connect timeout): the request was never sent.
+    Connect,
+    /// The whole-request timeout struck after the connection was made: the server may have
+    /// received the request and acted on it; only its answer is missing.
+    Timeout,
+    /// The connection broke while sending or receiving: as with a timeout, the request may have
+    /// taken effect.
+    Transfer,
+    /// The endpoint is not a usable URL: nothing was sent.
+    Endpoint,
+}
+
+impl NetworkKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NetworkKind::Connect => "connect",
+            NetworkKind::Timeout => "timeout",
+            NetworkKind::Transfer => "transfer",
+            NetworkKind::Endpoint => "endpoint",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tim::errors::TABLE;
+
+    fn answered(command: Command, code: i64) -> CallError {
+        CallError::Answered {
+            command,
+            code,
+            info: String::new(),
+            request_id: String::new(),
+        }
+    }
+
+    #[test]
+    fn server_timeout_codes_leave_only_a_write_in_doubt() {
+        for row in TABLE {
+            for command in Command::ALL {
+                let unknown = answered(command, row.code).outcome_unknown();
+                assert_eq!(
+                    unknown,
+                    row.server_timeout && !command.is_read(),
+                    "{command} answered {}",
+                    row.code
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_wording_names_the_code_and_its_meaning() {
+        for row in TABLE {
+            let error = answered(Command::GetCallback, row.code);
+            for text in [error.to_string(), error.detail(), error.brief()] {
+                assert!(text.contains(&row.code.to_string()), "{text}");
+                assert!(text.contains(row.meaning), "{text}");
+            }
+            assert_eq!(error.hint(), Some(row.hint));
+        }
+    }
+}

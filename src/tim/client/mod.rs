@@ -1,0 +1,182 @@
+//! The HTTP client for Tencent's `v4/live_config/*` REST calls.
+//!
+//! One [`Client`] serves a whole run: it owns a single keep-alive connection pool, a rate limiter
+//! keyed by SDKAppID (shared by every task that clones the client), and a cache of UserSigs. Each
+//! call builds the exact envelope Tencent documents (`http`), retries transient failures with
+//! jittered exponential back-off (`retry`), and turns everything else into a [`CallError`] that
+//! carries Tencent's code, `ErrorInfo` and `RequestId` but never the secret key, the UserSig or
+//! the webhook token being set. The calls themselves are one generic read and one write
+//! (`calls`); the UserSigs are cached in `sig_cache`.
+
+mod calls;
+mod error;
+mod http;
+mod retry;
+mod sig_cache;
+#[cfg(test)]
+mod test_server;
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use governor::{DefaultKeyedRateLimiter, Quota};
+
+use self::sig_cache::SigCache;
+
+pub use self::calls::{Readable, Write};
+pub use self::error::{CallError, NetworkKind};
+pub use crate::tim::secret::Secret;
+
+/// Where and as whom to call.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// `https://adminapisgp.im.qcloud.com` or `http://127.0.0.1:PORT`; a trailing slash is
+    /// tolerated.
+    pub base_url: String,
+    pub sdkappid: u64,
+    /// The App administrator account the calls are made as.
+    pub identifier: String,
+    pub secret_key: Secret,
+}
+
+/// How the client behaves. The defaults suit Tencent; tests shorten the back-offs.
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    /// Whole-request timeout. Tencent's backend gives up after about 3 s, so anything shorter
+    /// would abandon requests Tencent is still working on (and may still carry out).
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Retries after the first attempt, for transient and rate-limit failures together. The one
+    /// extra attempt made after regenerating an expired UserSig is not counted.
+    pub max_retries: usize,
+    /// First back-off after a transient failure; it doubles (plus jitter) up to `max_backoff`.
+    pub min_backoff: Duration,
+    pub max_backoff: Duration,
+    /// First back-off after a rate-limit code. It is longer than `min_backoff` because retrying a
+    /// rate-limited request quickly only adds to the load that caused it.
+    pub rate_limit_min_backoff: Duration,
+    /// Tencent's limit is 200 requests per second per SDKAppID; the client stays under it.
+    pub requests_per_second_per_sdkappid: u32,
+    /// How long each UserSig is valid. Short, so a leaked one is soon useless.
+    pub usersig_validity: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(5),
+            max_retries: 4,
+            min_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(8),
+            rate_limit_min_backoff: Duration::from_secs(2),
+            requests_per_second_per_sdkappid: 200,
+            usersig_validity: Duration::from_secs(5 * 60),
+        }
+    }
+}
+
+/// Why a [`Client`] could not be built.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ClientBuildError {
+    #[error("requests_per_second_per_sdkappid must be at least 1")]
+    ZeroRateLimit,
+    #[error("could not build the HTTP client: {0}")]
+    Http(String),
+}
+
+/// The client. Cloning is cheap and shares everything, which is what makes the rate limit hold
+/// across tasks: give every task a clone of one client, never a client of its own.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    limiter: DefaultKeyedRateLimiter<u64>,
+    sigs: SigCache,
+    options: ClientOptions,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("options", &self.inner.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    pub fn new(options: ClientOptions) -> Result<Client, ClientBuildError> {
+        let limit = NonZeroU32::new(options.requests_per_second_per_sdkappid)
+            .ok_or(ClientBuildError::ZeroRateLimit)?;
+        let http = reqwest::Client::builder()
+            .use_rustls_tls()
+            .timeout(options.timeout)
+            .connect_timeout(options.connect_timeout)
+            .tcp_keepalive(Some(Duration::from_secs(30)))
+            .pool_idle_timeout(Some(Duration::from_secs(60)))
+            // A redirect would resend the query, UserSig included, to wherever the redirect
+            // points. Tencent never redirects these calls, so a 3xx is reported instead.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("livehook/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ClientBuildError::Http(e.without_url().to_string()))?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                limiter: DefaultKeyedRateLimiter::keyed(quota_for(limit)),
+                sigs: SigCache::default(),
+                options,
+            }),
+        })
+    }
+
+    pub fn options(&self) -> &ClientOptions {
+        &self.inner.options
+    }
+}
+
+/// The governor quota that keeps every 1-second window at or under `limit` requests.
+///
+/// GCRA admits `burst + rate × t` requests in any window of length `t`, so a quota of
+/// `rate = limit` with any burst would overshoot. The rate and burst are chosen so that
+/// `burst + rate` stays below `limit` with a margin of one more burst: requests admitted at
+/// evenly spaced instants do not arrive evenly spaced (connection set-up and scheduling delay
+/// some more than others), and the margin absorbs that bunching. For 200 that is a burst of 10
+/// and 180 per second, at most 190 per window.
+fn quota_for(limit: NonZeroU32) -> Quota {
+    let limit = limit.get();
+    let burst = (limit / 20).max(1);
+    let rate = limit.saturating_sub(2 * burst).max(1);
+    // Both are at least 1 by construction.
+    let rate = NonZeroU32::new(rate).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+    Quota::per_second(rate).allow_burst(burst)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_quota_keeps_burst_plus_rate_under_the_limit() {
+        // A limit of 1 cannot have burst + rate <= 1 (both are at least 1); its quota still
+        // admits one request per full second, so only windows closed at both ends see two.
+        for limit in [1u32, 2, 10, 20, 100, 200, 1000] {
+            let quota = quota_for(NonZeroU32::new(limit).unwrap());
+            let per_second =
+                Duration::from_secs(1).as_nanos() / quota.replenish_interval().as_nanos();
+            let worst = quota.burst_size().get() as u128 + per_second;
+            assert!(worst <= u128::from(limit.max(2)), "limit {limit}: {worst}");
+        }
+    }
+
+    #[test]
+    fn targets_do_not_print_the_secret_key() {
+        let target = test_server::target("http://127.0.0.1:1".into());
+        assert!(!format!("{target:?}").contains(test_server::KEY));
+    }
+}
