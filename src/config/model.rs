@@ -119,7 +119,7 @@ pub struct AppSpec {
 // How desired-state files and saved plans spell a `Callback`, not a second type: serde's remote
 // derive makes this a description of `Callback`'s fields under the file's names (`Callback`'s own
 // serde spelling is the wire's), and no value of it is ever made. Fields holding a `Callback` use
-// it through `callback_in_file`.
+// it through `callback_in_file`. The schema keeps calling it `CallbackSpec`.
 /// The callback URL and the events it receives.
 #[derive(Serialize, Deserialize, JsonSchema)]
 #[serde(remote = "Callback", deny_unknown_fields)]
