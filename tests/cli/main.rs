@@ -12,7 +12,6 @@ mod fuzz_regressions;
 mod plan;
 mod properties;
 mod rate_limit;
-mod review_fixes;
 mod secrets;
 mod snapshot_audit;
 mod soak;
