@@ -7,7 +7,7 @@
 
 use std::fmt::Write;
 
-use crate::plan::{Action, AppPlan, CallbackChange, Summary, TokenChange, token};
+use crate::plan::{Action, AppPlan, CallbackChange, Decision, Summary, TokenChange, token};
 
 /// GitHub's limit on the body of an issue or pull-request comment.
 pub const COMMENT_LIMIT: usize = 65_536;
@@ -177,35 +177,39 @@ fn details(plan: &AppPlan) -> String {
         html(&plan.region),
         Action::name_of(plan.action())
     );
-    let decision = plan.decision.as_ref().ok();
-    if let Err(error) = &plan.decision {
-        let _ = writeln!(out, "```text");
-        let _ = writeln!(out, "{}", error.summary());
-        if let Some(id) = &error.request_id {
-            let _ = writeln!(out, "RequestId: {id}");
+    match &plan.decision {
+        Err(error) => {
+            let _ = writeln!(out, "```text");
+            let _ = writeln!(out, "{}", error.summary());
+            if let Some(id) = &error.request_id {
+                let _ = writeln!(out, "RequestId: {id}");
+            }
+            if let Some(hint) = &error.hint {
+                let _ = writeln!(out, "hint: {hint}");
+            }
+            let _ = writeln!(out, "```");
         }
-        if let Some(hint) = &error.hint {
-            let _ = writeln!(out, "hint: {hint}");
-        }
-        let _ = writeln!(out, "```");
+        Ok(decision) => decision_details(&mut out, decision),
     }
-    let parts = decision.map(|d| (d.callback.as_ref(), d.token.as_ref()));
-    if let Some(change) = parts.and_then(|(c, _)| c).filter(|c| c.action.is_change()) {
+    let _ = writeln!(out, "\n</details>\n");
+    out
+}
+
+/// The diffs of the parts that change, and the calls apply would send.
+fn decision_details(out: &mut String, decision: &Decision) {
+    if let Some(change) = decision.callback.as_ref().filter(|c| c.action.is_change()) {
         let _ = writeln!(out, "```diff\n{}```", diff_lines(change));
     }
-    if let Some(change) = parts.and_then(|(_, t)| t).filter(|t| t.action.is_change()) {
+    if let Some(change) = decision.token.as_ref().filter(|t| t.action.is_change()) {
         let _ = writeln!(out, "```diff\n{}```", token_diff_lines(change));
     }
-    let calls = decision.map_or(&[][..], |d| &d.calls);
-    if !calls.is_empty() {
+    if !decision.calls.is_empty() {
         let _ = writeln!(out, "\nCalls apply would send:\n\n```text");
-        for call in calls {
+        for call in &decision.calls {
             let _ = writeln!(out, "{} {}", call.command, call.body);
         }
         let _ = writeln!(out, "```");
     }
-    let _ = writeln!(out, "\n</details>\n");
-    out
 }
 
 /// The token as a diff of short keyed fingerprints and `enabled`; never the value.
