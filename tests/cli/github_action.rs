@@ -1,0 +1,258 @@
+//! The GitHub Action's sticky plan comment (`scripts/sticky-comment.py`), run against a fake `gh`
+//! on PATH that records every call and answers from fixtures: one comment per pull request,
+//! found by its hidden marker and edited in place, and a read-only token (HTTP 403) that leaves
+//! the plan in the job summary without failing the step.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::support::{livehook, stderr, stdout};
+
+/// A stand-in for the `gh` CLI: appends `{"args", "stdin"}` per call to `calls.jsonl`, answers
+/// the comment listing with `comments.json` (pages back to back, as `gh api --paginate` prints
+/// them), and fails every write as GitHub answers a fork's read-only token when `deny-writes`
+/// exists.
+const FAKE_GH: &str = r#"#!/usr/bin/env python3
+import json, os, sys
+here = os.path.dirname(os.path.abspath(__file__))
+stdin = "" if sys.stdin.isatty() else sys.stdin.read()
+with open(os.path.join(here, "calls.jsonl"), "a") as log:
+    log.write(json.dumps({"args": sys.argv[1:], "stdin": stdin}) + "\n")
+if "--paginate" in sys.argv:
+    with open(os.path.join(here, "comments.json")) as f:
+        sys.stdout.write(f.read())
+    sys.exit(0)
+if os.path.exists(os.path.join(here, "deny-writes")):
+    sys.stderr.write("gh: Resource not accessible by integration (HTTP 403)\n")
+    sys.exit(1)
+print("{}")
+"#;
+
+const REPO: &str = "acme/webhooks";
+const MARKER: &str = "<!-- livehook-plan:envs/ -->";
+
+/// Two pages of comments: other bots' and people's, one quoting the marker mid-text, one
+/// carrying another key's marker; `marked_id` (if any) carries this key's marker on page two.
+fn two_pages(marked_id: Option<u64>) -> String {
+    let page_one = serde_json::json!([
+        {"id": 101, "body": "LGTM", "user": {"login": "reviewer"}},
+        {"id": 102, "body": "<!-- tfcmt:plan -->\nTerraform plan", "user": {"login": "github-actions[bot]"}},
+        {"id": 103, "body": format!("why does the bot write `{MARKER}`?"), "user": {"login": "reviewer"}},
+    ]);
+    let mut page_two = vec![serde_json::json!(
+        {"id": 201, "body": "<!-- livehook-plan:staging/ -->\n### livehook plan", "user": {"login": "github-actions[bot]"}}
+    )];
+    if let Some(id) = marked_id {
+        page_two.push(serde_json::json!(
+            {"id": id, "body": format!("{MARKER}\n### livehook plan\n\nold plan"), "user": {"login": "github-actions[bot]"}}
+        ));
+    }
+    page_two.push(serde_json::json!({"id": 203, "body": "ship it", "user": {"login": "lead"}}));
+    format!("{page_one}\n{}\n", serde_json::Value::Array(page_two))
+}
+
+struct FakeGh {
+    dir: tempfile::TempDir,
+}
+
+impl FakeGh {
+    fn new(comments: &str) -> Self {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let gh = dir.path().join("gh");
+        std::fs::write(&gh, FAKE_GH).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&gh, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        std::fs::write(dir.path().join("comments.json"), comments).unwrap();
+        FakeGh { dir }
+    }
+
+    fn deny_writes(&self) {
+        std::fs::write(self.dir.path().join("deny-writes"), "").unwrap();
+    }
+
+    fn summary(&self) -> PathBuf {
+        self.dir.path().join("step-summary.md")
+    }
+
+    /// Runs the script on `plan` with the fake `gh` first on PATH.
+    fn post(&self, plan: &str) -> Output {
+        let plan_file = self.dir.path().join("plan.md");
+        std::fs::write(&plan_file, plan).unwrap();
+        let path = format!(
+            "{}:{}",
+            self.dir.path().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        Command::new("python3")
+            .arg(script())
+            .args(["--repo", REPO, "--pr", "7", "--key", "envs/"])
+            .arg("--body-file")
+            .arg(&plan_file)
+            .args(["--footer", "_Planned at abc1234._"])
+            .env("PATH", path)
+            .env("GITHUB_STEP_SUMMARY", self.summary())
+            .output()
+            .expect("python3 runs the sticky-comment script")
+    }
+
+    /// Each call's arguments and the JSON it sent on stdin (if any).
+    fn calls(&self) -> Vec<(Vec<String>, Option<serde_json::Value>)> {
+        let log = std::fs::read_to_string(self.dir.path().join("calls.jsonl")).unwrap_or_default();
+        log.lines()
+            .map(|line| {
+                let call: serde_json::Value = serde_json::from_str(line).unwrap();
+                let args = call["args"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a.as_str().unwrap().to_owned())
+                    .collect();
+                let stdin = call["stdin"].as_str().unwrap();
+                (args, serde_json::from_str(stdin).ok())
+            })
+            .collect()
+    }
+}
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/sticky-comment.py")
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| a.to_string()).collect()
+}
+
+const LISTING: &[&str] = &[
+    "api",
+    "--paginate",
+    "repos/acme/webhooks/issues/7/comments?per_page=100",
+];
+
+const PLAN: &str = "### livehook plan\n\n**Plan: 1 to create, 0 to update, 0 to delete, 1 unchanged**\n";
+
+#[test]
+fn without_a_marked_comment_one_is_created() {
+    let gh = FakeGh::new(&two_pages(None));
+    let output = gh.post(PLAN);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let calls = gh.calls();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert_eq!(calls[0].0, strings(LISTING));
+    assert_eq!(
+        calls[1].0,
+        strings(&[
+            "api",
+            "--method",
+            "POST",
+            "repos/acme/webhooks/issues/7/comments",
+            "--input",
+            "-"
+        ])
+    );
+    let body = calls[1].1.as_ref().unwrap()["body"].as_str().unwrap();
+    assert_eq!(
+        body,
+        format!("{MARKER}\n{}\n\n_Planned at abc1234._\n", PLAN.trim_end())
+    );
+    assert!(!stdout(&output).contains("::warning"), "{}", stdout(&output));
+}
+
+#[test]
+fn the_marked_comment_is_edited_in_place_and_no_other() {
+    let gh = FakeGh::new(&two_pages(Some(202)));
+    let output = gh.post(PLAN);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let calls = gh.calls();
+    assert_eq!(calls.len(), 2, "one listing, one edit, no new comment: {calls:?}");
+    assert_eq!(calls[0].0, strings(LISTING));
+    assert_eq!(
+        calls[1].0,
+        strings(&[
+            "api",
+            "--method",
+            "PATCH",
+            "repos/acme/webhooks/issues/comments/202",
+            "--input",
+            "-"
+        ])
+    );
+    let body = calls[1].1.as_ref().unwrap()["body"].as_str().unwrap();
+    assert!(body.starts_with(&format!("{MARKER}\n{PLAN}")), "{body}");
+}
+
+#[test]
+fn no_changes_replace_the_previous_plan_as_plainly_as_changes() {
+    // The real report of a plan with nothing to change, against the emulator.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let plan = livehook(
+        root,
+        &[
+            "plan",
+            "examples/livehook.yaml",
+            "--emulator",
+            "examples/emulator-state.json",
+            "--target",
+            "gifts-sg",
+            "--format",
+            "markdown",
+        ],
+        &[],
+    );
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+    let markdown = stdout(&plan);
+    assert!(markdown.contains("**No changes:"), "{markdown}");
+
+    let gh = FakeGh::new(&two_pages(Some(202)));
+    let output = gh.post(&markdown);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let calls = gh.calls();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert_eq!(calls[1].0[3], "repos/acme/webhooks/issues/comments/202");
+    let body = calls[1].1.as_ref().unwrap()["body"].as_str().unwrap();
+    assert!(
+        body.starts_with(&format!("{MARKER}\n### livehook plan\n\n**No changes: ")),
+        "{body}"
+    );
+    assert!(!body.contains("old plan"), "{body}");
+}
+
+#[test]
+fn a_read_only_token_leaves_the_plan_in_the_job_summary_and_does_not_fail() {
+    let gh = FakeGh::new(&two_pages(None));
+    gh.deny_writes();
+    std::fs::write(gh.summary(), "earlier step\n").unwrap();
+    let output = gh.post(PLAN);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let out = stdout(&output);
+    let warning = out
+        .lines()
+        .find(|l| l.starts_with("::warning title=livehook comment::"))
+        .unwrap_or_else(|| panic!("a warning saying why: {out}"));
+    assert!(warning.contains("read-only token"), "{warning}");
+    assert!(warning.contains("HTTP 403"), "{warning}");
+    let summary = std::fs::read_to_string(gh.summary()).unwrap();
+    assert!(summary.starts_with("earlier step\n"), "{summary}");
+    assert!(summary.contains("could not be posted"), "{summary}");
+    assert!(summary.ends_with(PLAN), "{summary}");
+    // The one write was attempted and nothing else.
+    assert_eq!(gh.calls().len(), 2);
+}
+
+#[test]
+fn a_plan_at_the_comment_limit_still_fits_with_its_marker() {
+    let gh = FakeGh::new("[]");
+    let line = format!("| app | {} |\n", "x".repeat(90));
+    // Just within the limit on its own, as `--format markdown` may be; the marker pushes it over.
+    let plan = format!("### livehook plan\n\n{}", line.repeat(65_500 / line.len()));
+    assert!(plan.len() <= 65_536 && plan.len() + MARKER.len() > 65_536);
+    let output = gh.post(&plan);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let calls = gh.calls();
+    let body = calls[1].1.as_ref().unwrap()["body"].as_str().unwrap();
+    assert!(body.chars().count() <= 65_536, "{}", body.len());
+    assert!(body.starts_with(MARKER));
+    assert!(body.ends_with("the job summary has the full plan._\n"), "{body}");
+}
