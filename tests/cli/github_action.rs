@@ -1,7 +1,9 @@
 //! The GitHub Action's sticky plan comment (`scripts/sticky-comment.py`), run against a fake `gh`
 //! on PATH that records every call and answers from fixtures: one comment per pull request,
 //! found by its hidden marker and edited in place, and a read-only token (HTTP 403) that leaves
-//! the plan in the job summary without failing the step.
+//! the plan in the job summary without failing the step. And the release plumbing: an archive
+//! packaged as the release workflow packages it is what the action's installer downloads (its
+//! checksum checked) and what `cargo binstall`'s metadata names.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -131,7 +133,8 @@ const LISTING: &[&str] = &[
     "repos/acme/webhooks/issues/7/comments?per_page=100",
 ];
 
-const PLAN: &str = "### livehook plan\n\n**Plan: 1 to create, 0 to update, 0 to delete, 1 unchanged**\n";
+const PLAN: &str =
+    "### livehook plan\n\n**Plan: 1 to create, 0 to update, 0 to delete, 1 unchanged**\n";
 
 #[test]
 fn without_a_marked_comment_one_is_created() {
@@ -157,7 +160,11 @@ fn without_a_marked_comment_one_is_created() {
         body,
         format!("{MARKER}\n{}\n\n_Planned at abc1234._\n", PLAN.trim_end())
     );
-    assert!(!stdout(&output).contains("::warning"), "{}", stdout(&output));
+    assert!(
+        !stdout(&output).contains("::warning"),
+        "{}",
+        stdout(&output)
+    );
 }
 
 #[test]
@@ -166,7 +173,11 @@ fn the_marked_comment_is_edited_in_place_and_no_other() {
     let output = gh.post(PLAN);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let calls = gh.calls();
-    assert_eq!(calls.len(), 2, "one listing, one edit, no new comment: {calls:?}");
+    assert_eq!(
+        calls.len(),
+        2,
+        "one listing, one edit, no new comment: {calls:?}"
+    );
     assert_eq!(calls[0].0, strings(LISTING));
     assert_eq!(
         calls[1].0,
@@ -246,7 +257,10 @@ fn a_plan_at_the_comment_limit_still_fits_with_its_marker() {
     let gh = FakeGh::new("[]");
     let line = format!("| app | {} |\n", "x".repeat(90));
     // Just within the limit on its own, as `--format markdown` may be; the marker pushes it over.
-    let plan = format!("### livehook plan\n\n{}", line.repeat(65_500 / line.len()));
+    let mut plan = format!("### livehook plan\n\n{}", line.repeat(640));
+    while plan.len() < 65_520 {
+        plan.push_str("y\n");
+    }
     assert!(plan.len() <= 65_536 && plan.len() + MARKER.len() > 65_536);
     let output = gh.post(&plan);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
@@ -254,5 +268,172 @@ fn a_plan_at_the_comment_limit_still_fits_with_its_marker() {
     let body = calls[1].1.as_ref().unwrap()["body"].as_str().unwrap();
     assert!(body.chars().count() <= 65_536, "{}", body.len());
     assert!(body.starts_with(MARKER));
-    assert!(body.ends_with("the job summary has the full plan._\n"), "{body}");
+    assert!(
+        body.ends_with("the job summary has the full plan._\n"),
+        "{body}"
+    );
+}
+
+/// The release archive made by `scripts/package-release.sh`, as the release workflow makes it.
+struct Release {
+    dir: tempfile::TempDir,
+    assets: PathBuf,
+}
+
+const TARGET: &str = "x86_64-unknown-linux-gnu";
+
+fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
+
+fn archive_name() -> String {
+    format!("livehook-v{}-{TARGET}.tar.gz", version())
+}
+
+/// Packages a stand-in for the livehook binary as `o/r`'s release asset, served from a file://
+/// URL. A small script, not the debug binary: compressing that one takes seconds per test, and
+/// what is tested is the names, the checksum and the unpacking.
+fn package_release() -> Release {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let binary = dir.path().join("livehook");
+    std::fs::write(
+        &binary,
+        format!("#!/bin/sh\necho \"livehook {}\"\n", version()),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let assets = dir
+        .path()
+        .join(format!("o/r/releases/download/v{}", version()));
+    let output = Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/package-release.sh"))
+        .arg(format!("v{}", version()))
+        .arg(TARGET)
+        .arg(&binary)
+        .arg(&assets)
+        .output()
+        .expect("bash runs the packaging script");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    Release { dir, assets }
+}
+
+impl Release {
+    /// Runs the action's installer against this release, into `root`.
+    fn install(&self, root: &Path) -> Output {
+        Command::new("bash")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/install-livehook.sh"))
+            .env("VERSION", version())
+            .env("TARGET", TARGET)
+            .env("ROOT", root)
+            .env("LIVEHOOK_RELEASE_REPOSITORY", "o/r")
+            .env(
+                "GITHUB_SERVER_URL",
+                format!("file://{}", self.dir.path().display()),
+            )
+            // Were the prebuilt binary refused, the installer must not quietly build instead.
+            .env("CARGO", "false")
+            .env(
+                "PATH",
+                format!("/nonexistent-cargo:{}", std::env::var("PATH").unwrap()),
+            )
+            .output()
+            .expect("bash runs the install script")
+    }
+}
+
+#[test]
+fn the_action_installs_the_released_binary_after_checking_its_checksum() {
+    let release = package_release();
+    let checksum =
+        std::fs::read_to_string(release.assets.join(format!("{}.sha256", archive_name())))
+            .expect("the checksum is published beside the archive");
+    assert!(
+        checksum
+            .trim_end()
+            .ends_with(&format!("  {}", archive_name())),
+        "{checksum}"
+    );
+
+    let root = release.dir.path().join("tool-cache");
+    let output = release.install(&root);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stdout(&output).contains("Installed the prebuilt livehook"));
+    let installed = Command::new(root.join("bin/livehook"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&installed).trim(), format!("livehook {}", version()));
+}
+
+#[test]
+fn a_release_archive_with_a_wrong_checksum_is_refused() {
+    let release = package_release();
+    std::fs::write(
+        release.assets.join(format!("{}.sha256", archive_name())),
+        format!("{}  {}\n", "0".repeat(64), archive_name()),
+    )
+    .unwrap();
+    let root = release.dir.path().join("tool-cache");
+    let output = release.install(&root);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("::error title=livehook install::"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(!root.join("bin/livehook").exists());
+}
+
+#[test]
+fn cargo_binstall_metadata_names_the_released_archive_and_binary() {
+    let manifest =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).unwrap();
+    let binstall = &manifest[manifest
+        .find("[package.metadata.binstall]")
+        .expect("binstall metadata")..];
+    let template = |key: &str| {
+        let line = binstall
+            .lines()
+            .find(|l| l.starts_with(&format!("{key} = ")))
+            .unwrap_or_else(|| panic!("{key} in [package.metadata.binstall]"));
+        line.split_once(" = ")
+            .unwrap()
+            .1
+            .trim_matches('"')
+            .to_owned()
+    };
+    let render = |text: String| {
+        text.replace("{ repo }", "https://github.com/o/r")
+            .replace("{ version }", version())
+            .replace("{ name }", "livehook")
+            .replace("{ target }", TARGET)
+            .replace("{ bin }", "livehook")
+            .replace("{ binary-ext }", "")
+    };
+    assert_eq!(
+        render(template("pkg-url")),
+        format!(
+            "https://github.com/o/r/releases/download/v{}/{}",
+            version(),
+            archive_name()
+        )
+    );
+    assert_eq!(template("pkg-fmt"), "tgz");
+
+    let release = package_release();
+    let listing = Command::new("tar")
+        .arg("-tzf")
+        .arg(release.assets.join(archive_name()))
+        .output()
+        .unwrap();
+    let entries = stdout(&listing);
+    let bin_dir = render(template("bin-dir"));
+    assert!(
+        entries.lines().any(|e| e == bin_dir),
+        "{bin_dir} in:\n{entries}"
+    );
 }
