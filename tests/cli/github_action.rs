@@ -437,3 +437,37 @@ fn cargo_binstall_metadata_names_the_released_archive_and_binary() {
         "{bin_dir} in:\n{entries}"
     );
 }
+
+#[test]
+fn the_readme_shows_the_comment_as_livehook_renders_it_today() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let plan = livehook(
+        root,
+        &[
+            "plan",
+            "examples/livehook.yaml",
+            "--emulator",
+            "examples/emulator-state.json",
+            "--format",
+            "markdown",
+        ],
+        &[],
+    );
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+    // Quoted in the README as a blockquote, so that it renders as the comment does.
+    let quoted: String = stdout(&plan)
+        .lines()
+        .map(|line| {
+            if line.is_empty() {
+                ">\n".to_owned()
+            } else {
+                format!("> {line}\n")
+            }
+        })
+        .collect();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(
+        readme.contains(&quoted),
+        "README's \"Use in CI\" should quote this comment:\n{quoted}"
+    );
+}
