@@ -90,7 +90,7 @@ def why(error):
             "the workflow's token may not write to this pull request (a pull request from a fork "
             "gets a read-only token; otherwise grant `permissions: pull-requests: write`)"
         )
-    return "gh failed"
+    return "gh could not read or write the pull request's comments"
 
 
 def fall_back(plan, error, plan_already_in_summary):
@@ -112,7 +112,7 @@ def fall_back(plan, error, plan_already_in_summary):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repo", default=os.environ.get("GITHUB_REPOSITORY"), required=False)
+    parser.add_argument("--repo", default=os.environ.get("GITHUB_REPOSITORY"))
     parser.add_argument("--pr", required=True, type=int)
     parser.add_argument("--key", default="default")
     parser.add_argument("--body-file", required=True)
