@@ -15,9 +15,14 @@ finish() {
   exit 0
 }
 
+# Windows runners name it `python`.
+python() {
+  if command -v python3 >/dev/null; then python3 "$@"; else command python "$@"; fi
+}
+
 # Step outputs from the versioned JSON plan (`summary` of `plan --format json`).
 record_counts() {
-  python3 - "$1" >> "$GITHUB_OUTPUT" <<'PY'
+  python - "$1" >> "$GITHUB_OUTPUT" <<'PY'
 import json, sys
 try:
     with open(sys.argv[1], encoding="utf-8") as f:

@@ -1,7 +1,8 @@
 //! The GitHub Action's sticky plan comment (`scripts/sticky-comment.py`), run against a fake `gh`
 //! on PATH that records every call and answers from fixtures: one comment per pull request,
 //! found by its hidden marker and edited in place, and a read-only token (HTTP 403) that leaves
-//! the plan in the job summary without failing the step. And the release plumbing: an archive
+//! the plan in the job summary without failing the step. The action's main step against the
+//! emulator: its outputs, the summary and the saved plan applied. And the release plumbing: an archive
 //! packaged as the release workflow packages it is what the action's installer downloads (its
 //! checksum checked) and what `cargo binstall`'s metadata names.
 
@@ -469,5 +470,120 @@ fn the_readme_shows_the_comment_as_livehook_renders_it_today() {
     assert!(
         readme.contains(&quoted),
         "README's \"Use in CI\" should quote this comment:\n{quoted}"
+    );
+}
+
+/// Runs the action's main step (`scripts/run-livehook.sh`) with `livehook` on PATH sending plan
+/// and apply to an emulator seeded from `examples/emulator-state.json`; returns the step's
+/// outputs and the job summary.
+fn run_action_step(dir: &Path, inputs: &[(&str, &str)]) -> (Output, String, String) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let state = dir.join("state.json");
+    if !state.exists() {
+        std::fs::copy(root.join("examples/emulator-state.json"), &state).unwrap();
+    }
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    // Each run works on its own copy of the state (`--emulator` never writes the file), so
+    // apply --plan meets the live state the plan was made against.
+    let wrapper = format!(
+        "#!/usr/bin/env bash\n\
+         case \"$1\" in plan|apply) exec '{real}' \"$@\" --emulator '{state}';; esac\n\
+         exec '{real}' \"$@\"\n",
+        real = assert_cmd::cargo::cargo_bin("livehook").display(),
+        state = state.display()
+    );
+    std::fs::write(bin.join("livehook"), wrapper).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(bin.join("livehook"), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+    }
+    let outputs = dir.join("outputs");
+    let summary = dir.join("summary.md");
+    std::fs::write(&outputs, "").unwrap();
+    std::fs::write(&summary, "").unwrap();
+    let mut command = Command::new("bash");
+    command
+        .arg(root.join("scripts/run-livehook.sh"))
+        .current_dir(root)
+        .env(
+            "PATH",
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+        )
+        .env("GITHUB_OUTPUT", &outputs)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("RUNNER_TEMP", dir);
+    for (key, value) in inputs {
+        command.env(key, value);
+    }
+    let output = command.output().expect("bash runs the action's step");
+    (
+        output,
+        std::fs::read_to_string(outputs).unwrap(),
+        std::fs::read_to_string(summary).unwrap(),
+    )
+}
+
+#[test]
+fn the_action_step_sets_the_plan_counts_saves_the_plan_and_applies_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan_file = dir.path().join("livehook-plan.json");
+    let (output, outputs, summary) = run_action_step(
+        dir.path(),
+        &[
+            ("INPUT_PATHS", "examples/livehook.yaml"),
+            ("INPUT_COMMAND", "plan"),
+            ("INPUT_FAIL_ON", "delete"),
+            ("INPUT_PLAN_FILE", plan_file.to_str().unwrap()),
+        ],
+    );
+    // The step itself succeeds so the comment is still posted; the gate's exit code is recorded.
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let markdown_path = format!("plan-markdown={}", dir.path().display());
+    let lines: Vec<&str> = outputs.lines().collect();
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| !l.starts_with("plan-markdown="))
+            .copied()
+            .collect::<Vec<_>>(),
+        [
+            "changes=true",
+            "create=1",
+            "update=1",
+            "delete=1",
+            "errors=0",
+            "exitcode=1"
+        ],
+        "{outputs}"
+    );
+    let markdown_line = lines
+        .iter()
+        .find(|l| l.starts_with(&markdown_path))
+        .unwrap_or_else(|| panic!("{outputs}"));
+    let markdown = std::fs::read_to_string(markdown_line.split_once('=').unwrap().1).unwrap();
+    assert!(markdown.contains("**Plan: 1 to create, 1 to update, 1 to delete, 2 unchanged**"));
+    assert_eq!(
+        summary, markdown,
+        "the summary shows what the comment shows"
+    );
+    assert!(stdout(&output).contains("::warning file=examples/livehook.yaml"));
+    assert!(plan_file.exists(), "the plan is saved for apply --plan");
+
+    let (output, outputs, summary) = run_action_step(
+        dir.path(),
+        &[
+            ("INPUT_COMMAND", "apply"),
+            ("INPUT_PATHS", "examples/livehook.yaml"),
+            ("INPUT_PLAN_FILE", plan_file.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(outputs, "exitcode=0\n");
+    assert!(
+        summary.contains("Apply complete: 1 created, 1 updated, 1 deleted."),
+        "{summary}"
     );
 }
