@@ -2,9 +2,9 @@
 //! on PATH that records every call and answers from fixtures: one comment per pull request,
 //! found by its hidden marker and edited in place, and a read-only token (HTTP 403) that leaves
 //! the plan in the job summary without failing the step. The action's main step against the
-//! emulator: its outputs, the summary and the saved plan applied. And the release plumbing: an archive
-//! packaged as the release workflow packages it is what the action's installer downloads (its
-//! checksum checked) and what `cargo binstall`'s metadata names.
+//! emulator: its outputs, the summary and the saved plan applied. And the release plumbing: an
+//! archive packaged as the release workflow packages it is what the action's installer downloads
+//! (its checksum checked) and what `cargo binstall`'s metadata names.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
