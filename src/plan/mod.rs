@@ -3,6 +3,7 @@
 //! rules are unit-tested without a server; `plan::read` does the reading.
 
 pub mod diff;
+pub mod plan_mac;
 pub mod read;
 pub mod saved;
 pub mod token;

@@ -14,6 +14,7 @@ mod plan;
 mod prompt;
 mod properties;
 mod rate_limit;
+mod saved_plan_forgery;
 mod secrets;
 mod snapshot_audit;
 mod soak;
