@@ -472,6 +472,50 @@ mod tests {
         );
     }
 
+    /// Arbitrary JSON, so that loading is driven past the kind and version checks.
+    fn any_json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<u64>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_map(serde_json::Value::from),
+            "[a-z_]{0,12}".prop_map(serde_json::Value::from),
+            any::<String>().prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::from),
+                prop::collection::btree_map("[a-z_]{1,16}", inner, 0..8)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 256, ..Default::default() })]
+
+        /// The property the `saved_plan` fuzz target checks: whatever a plan file holds, loading
+        /// answers a plan or an error naming the file, and never panics.
+        #[test]
+        fn loading_any_text_never_panics(text in proptest::prelude::any::<String>(), apps in any_json(), app in any_json()) {
+            let path = Path::new("prop.json");
+            for text in [
+                text.clone(),
+                format!("{{\"kind\":\"{KIND}\",\"format_version\":{FORMAT_VERSION},{text}"),
+                json!({"kind": KIND, "format_version": FORMAT_VERSION, "livehook_version": "x",
+                       "apps": apps, "checksum": ""}).to_string(),
+                json!({"kind": KIND, "format_version": FORMAT_VERSION, "livehook_version": "x",
+                       "apps": [app], "checksum": ""}).to_string(),
+            ] {
+                if let Err(error) = SavedPlan::parse(&text, path) {
+                    proptest::prop_assert!(error.to_string().contains("prop.json"), "{}", error);
+                }
+            }
+        }
+    }
+
     fn live(url: &str, words: &[&str], token: LiveToken) -> LiveState {
         LiveState {
             callback: Some(Callback {
