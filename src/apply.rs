@@ -506,6 +506,7 @@ mod tests {
                 identifier: crate::tim::DEFAULT_IDENTIFIER.into(),
                 secret_key: Secret::new(KEY.into()),
             },
+            key_from_emulator: true,
             reads_token: false,
             token: None,
         };

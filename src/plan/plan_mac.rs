@@ -13,6 +13,8 @@
 //! the keys the Tencent console issues (hex digits, at least [`MIN_KEY_HEX_DIGITS`] of them),
 //! which no ordinary variable has by accident; and even then such a file could only ever make
 //! livehook sign UserSigs with the guessed value, which Tencent refuses and which prove nothing.
+//! Keys from the emulator's state file are exempt: every request then goes to the in-process
+//! emulator, whatever endpoint the file names.
 
 use hmac::{Hmac, Mac};
 use serde_json::json;
