@@ -6,6 +6,7 @@ pub mod diagnostic;
 pub mod model;
 mod schema;
 mod suggest;
+pub mod url_template;
 mod yaml;
 
 use std::collections::HashMap;
