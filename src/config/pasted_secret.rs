@@ -58,21 +58,22 @@ pub fn check(doc: &Document, source: &SourceFile, out: &mut Vec<ConfigDiagnostic
         let Some(value) = doc.value.pointer(&pointer).and_then(Value::as_str) else {
             continue;
         };
-        if let Some(diagnostic) = diagnose(field, value) {
+        if let Some((diagnostic, label)) = diagnose(field, value) {
             let span = doc.spans.nearest(&pointer).value;
-            out.push(diagnostic.at(source, span.clone(), "value hidden").hide(span));
+            out.push(diagnostic.at(source, span.clone(), label).hide(span));
         }
     }
 }
 
-fn diagnose(field: &str, value: &str) -> Option<ConfigDiagnostic> {
+/// The diagnostic for one value, if it needs one, and the label under its (hidden) span.
+fn diagnose(field: &str, value: &str) -> Option<(ConfigDiagnostic, &'static str)> {
     let what = if field == "value_env" {
         "webhook token"
     } else {
         "secret key"
     };
     if looks_like_secret(value) {
-        return Some(
+        return Some((
             ConfigDiagnostic::error(
                 "livehook::secret_in_env_name",
                 format!(
@@ -84,10 +85,11 @@ fn diagnose(field: &str, value: &str) -> Option<ConfigDiagnostic> {
                  then replace the {what}: it has been written into this file",
                 if field == "value_env" { "HOOK_TOKEN" } else { "TIM_SECRET_KEY" }
             )),
-        );
+            "looks like a secret (value hidden)",
+        ));
     }
     if !is_env_name(value) {
-        return Some(
+        return Some((
             ConfigDiagnostic::error(
                 "livehook::invalid_env_name",
                 format!("`{field}` is not a valid environment variable name"),
@@ -96,7 +98,8 @@ fn diagnose(field: &str, value: &str) -> Option<ConfigDiagnostic> {
                 "use letters, digits and `_`, not starting with a digit, e.g. `TIM_SECRET_KEY`; \
                  the value is not shown, in case it is a secret pasted here",
             ),
-        );
+            "not a variable name (value hidden)",
+        ));
     }
     None
 }
