@@ -12,11 +12,11 @@
 //! and a token is written as the variable its value must be put in — livehook never exports a
 //! token's value.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use saphyr::{Mapping, Scalar, Yaml, YamlEmitter};
 
-use crate::config::Location;
+use crate::config::{App, Location, Managed};
 use crate::config::model::{ABSENT, DEFAULT_IDENTIFIER, DEFAULT_SECRET_KEY_ENV, FORMAT_VERSION};
 use crate::tim::command_words;
 use crate::tim::wire::CallbackBody;
@@ -210,6 +210,58 @@ fn with_token_comments(emitted: &str, apps: &[ExportedApp]) -> String {
     out
 }
 
+/// The token variable of each app, in the order of `apps`: the one its file names (kept as
+/// written, even where apps share one on purpose), otherwise [`suggested_token_env`]. A
+/// suggestion that another app's suggestion or a named variable also produces (`prod-sg` and
+/// `prod_sg`) becomes `{NAME}_{SDKAPPID}_HOOK_TOKEN` for each app involved, numbered on should
+/// even that be taken: two apps given one variable would be given one value, and one of them
+/// would then never plan back to no changes. Every app gets a name whether or not it has a live
+/// token, so the names depend on the apps alone, not on what is live.
+pub fn token_envs(apps: &[App]) -> Vec<String> {
+    let named = |app: &App| match &app.token {
+        Some(Managed::Present(spec)) => Some(spec.value_env.clone()),
+        _ => None,
+    };
+    let suggested: Vec<Option<String>> = apps
+        .iter()
+        .map(|app| match named(app) {
+            Some(_) => None,
+            None => Some(suggested_token_env(&app.name)),
+        })
+        .collect();
+    let mut taken: HashSet<String> = apps.iter().filter_map(named).collect();
+    let clashes = |name: &String| {
+        taken.contains(name) || suggested.iter().flatten().filter(|s| *s == name).count() > 1
+    };
+    let unique: Vec<bool> = suggested.iter().map(|s| s.as_ref().is_some_and(|s| !clashes(s))).collect();
+    taken.extend(
+        suggested
+            .iter()
+            .zip(&unique)
+            .filter(|(_, unique)| **unique)
+            .filter_map(|(s, _)| s.clone()),
+    );
+    apps.iter()
+        .zip(suggested)
+        .zip(unique)
+        .map(|((app, suggested), unique)| match (named(app), suggested) {
+            (Some(name), _) => name,
+            (None, Some(name)) if unique => name,
+            _ => {
+                let stem = format!("{}_{}", app.name, app.sdkappid);
+                let mut name = suggested_token_env(&stem);
+                let mut n = 2;
+                while taken.contains(&name) {
+                    name = suggested_token_env(&format!("{stem}_{n}"));
+                    n += 1;
+                }
+                taken.insert(name.clone());
+                name
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,6 +278,66 @@ mod tests {
         assert!(!command_words::has_shape("live.CallbackX"));
         assert!(!command_words::has_shape("Live.Callback"));
         assert!(!command_words::has_shape("Live.OnCreate"));
+    }
+
+    #[test]
+    fn no_two_apps_are_given_one_token_variable() {
+        let app = |name: &str, sdkappid: u64, value_env: Option<&str>| App {
+            name: name.into(),
+            sdkappid,
+            location: Location::Region(Region::Singapore),
+            identifier: crate::tim::DEFAULT_IDENTIFIER.into(),
+            secret_key_env: "TIM_SECRET_KEY".into(),
+            callback: None,
+            token: value_env.map(|v| {
+                Managed::Present(crate::config::TokenSpec {
+                    value_env: v.into(),
+                    enabled: true,
+                })
+            }),
+            origin: crate::config::Origin::at(crate::config::Position {
+                file: "t.yaml".into(),
+                line: 1,
+                column: 1,
+            }),
+        };
+        let apps = [
+            app("alone", 1, None),
+            app("prod-sg", 2, None),
+            app("prod_sg", 3, None),
+            app("prod.sg", 4, None),
+            // Its suggestion is what the file names for another app.
+            app("staging", 5, None),
+            app("named", 6, Some("STAGING_HOOK_TOKEN")),
+            // Two apps sharing one variable on purpose keep it.
+            app("shared-a", 7, Some("SHARED_TOKEN")),
+            app("shared-b", 8, Some("SHARED_TOKEN")),
+            // Already the name the first disambiguation would pick.
+            app("prod-sg-2", 9, Some("PROD_SG_2_HOOK_TOKEN")),
+            app("x", 10, None),
+            app("x_10", 11, None),
+        ];
+        let names = token_envs(&apps);
+        assert_eq!(
+            names,
+            [
+                "ALONE_HOOK_TOKEN",
+                "PROD_SG_2_2_HOOK_TOKEN",
+                "PROD_SG_3_HOOK_TOKEN",
+                "PROD_SG_4_HOOK_TOKEN",
+                "STAGING_5_HOOK_TOKEN",
+                "STAGING_HOOK_TOKEN",
+                "SHARED_TOKEN",
+                "SHARED_TOKEN",
+                "PROD_SG_2_HOOK_TOKEN",
+                "X_HOOK_TOKEN",
+                "X_10_HOOK_TOKEN",
+            ]
+        );
+        let generated: Vec<&String> = names.iter().take(6).chain(&names[8..]).collect();
+        let distinct: HashSet<&&String> = generated.iter().collect();
+        assert_eq!(distinct.len(), generated.len(), "{names:?}");
+        assert!(names.iter().all(|n| crate::config::model::is_env_name(n)));
     }
 
     #[test]

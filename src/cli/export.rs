@@ -94,7 +94,8 @@ pub fn run(args: &ExportArgs, streams: &mut Streams) -> Outcome {
     };
     let mut exported = Vec::with_capacity(apps.len());
     let mut failed = false;
-    for (app, live) in apps.iter().zip(live) {
+    let token_envs = export::token_envs(&apps);
+    for ((app, live), value_env) in apps.iter().zip(live).zip(token_envs) {
         match live {
             Ok(live) => exported.push(ExportedApp {
                 name: app.name.clone(),
@@ -104,10 +105,7 @@ pub fn run(args: &ExportArgs, streams: &mut Streams) -> Outcome {
                 secret_key_env: app.secret_key_env.clone(),
                 callback: live.callback,
                 token: live.token.state().map(|t| ExportedToken {
-                    value_env: match &app.token {
-                        Some(Managed::Present(spec)) => spec.value_env.clone(),
-                        _ => export::suggested_token_env(&app.name),
-                    },
+                    value_env,
                     enabled: t.enabled,
                 }),
             }),

@@ -163,6 +163,7 @@ fn check_callback_url(
         out.push(url_text_diagnostic(
             "livehook::invalid_url",
             "callback url",
+            url,
             problem,
             source,
             span,
@@ -191,10 +192,12 @@ fn check_callback_url(
 }
 
 /// A URL whose exact text cannot be sent. Its message names the character by code point and
-/// never quotes the URL; a URL with credentials is hidden from the snippet too.
+/// never quotes the URL; a URL with credentials (whatever else is wrong with it) is hidden from
+/// the snippet too.
 fn url_text_diagnostic(
     code: &'static str,
     what: &str,
+    url: &str,
     problem: UrlTextProblem,
     source: &SourceFile,
     span: std::ops::Range<usize>,
@@ -202,9 +205,10 @@ fn url_text_diagnostic(
     let diagnostic = ConfigDiagnostic::error(code, format!("{what} {problem}"))
         .at(source, span.clone(), problem.label())
         .help(problem.help());
-    match problem {
-        UrlTextProblem::Userinfo => diagnostic.hide(span),
-        _ => diagnostic,
+    if url_text::has_userinfo(url) {
+        diagnostic.hide(span)
+    } else {
+        diagnostic
     }
 }
 
@@ -221,6 +225,7 @@ fn check_location_fields(
             Err(EndpointProblem::Text(problem)) => out.push(url_text_diagnostic(
                 "livehook::invalid_endpoint",
                 "endpoint",
+                endpoint,
                 problem,
                 source,
                 span,

@@ -26,11 +26,11 @@ impl UrlTextProblem {
     /// What to do about it, in one sentence.
     pub fn help(self) -> &'static str {
         match self {
-            UrlTextProblem::Whitespace { .. } => {
+            UrlTextProblem::Whitespace { found: ' ', .. } => {
                 "remove it: livehook sends the URL exactly as written; inside a path or query, \
                  write a space as `%20`"
             }
-            UrlTextProblem::Control { .. } => {
+            UrlTextProblem::Whitespace { .. } | UrlTextProblem::Control { .. } => {
                 "remove it: livehook sends the URL exactly as written, and no URL holds control \
                  characters"
             }
@@ -111,7 +111,7 @@ pub fn is_bidi_control(c: char) -> bool {
 /// fragment) holds an `@`. Read from the text rather than from a parsed URL, so that a URL the
 /// parser refuses (and whose error message would quote it) is caught too; `https:u:p@host`,
 /// which the `url` crate reads as `https://u:p@host/`, included.
-fn has_userinfo(text: &str) -> bool {
+pub fn has_userinfo(text: &str) -> bool {
     let Some((scheme, rest)) = text.split_once(':') else {
         return false;
     };

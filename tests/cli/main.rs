@@ -9,6 +9,7 @@ mod emulator;
 mod emulator_cli;
 mod export;
 mod fuzz_regressions;
+mod hostile_input;
 mod plan;
 mod properties;
 mod rate_limit;
