@@ -16,8 +16,8 @@ use std::collections::{BTreeSet, HashSet};
 
 use saphyr::{Mapping, Scalar, Yaml, YamlEmitter};
 
-use crate::config::{App, Location, Managed};
 use crate::config::model::{ABSENT, DEFAULT_IDENTIFIER, DEFAULT_SECRET_KEY_ENV, FORMAT_VERSION};
+use crate::config::{App, Location, Managed};
 use crate::tim::command_words;
 use crate::tim::wire::CallbackBody;
 
@@ -210,6 +210,24 @@ fn with_token_comments(emitted: &str, apps: &[ExportedApp]) -> String {
     out
 }
 
+/// Apps whose live callback URL would not pass validation as it is (whitespace, a control
+/// character, credentials, not an http(s) URL), with the problem in words that never quote the
+/// URL. The exported file keeps the URL as it is live, so the caller warns.
+pub fn unusable_urls(apps: &[ExportedApp]) -> Vec<(String, String)> {
+    apps.iter()
+        .filter_map(|app| {
+            let url = &app.callback.as_ref()?.url;
+            let problem = match crate::config::url_text::check(url) {
+                Err(problem) => problem.to_string(),
+                Ok(()) => crate::config::parse_http_url(url)
+                    .err()
+                    .map(|why| format!("is not an absolute http(s) URL ({why})"))?,
+            };
+            Some((app.name.clone(), problem))
+        })
+        .collect()
+}
+
 /// The token variable of each app, in the order of `apps`: the one its file names (kept as
 /// written, even where apps share one on purpose), otherwise [`suggested_token_env`]. A
 /// suggestion that another app's suggestion or a named variable also produces (`prod-sg` and
@@ -233,7 +251,10 @@ pub fn token_envs(apps: &[App]) -> Vec<String> {
     let clashes = |name: &String| {
         taken.contains(name) || suggested.iter().flatten().filter(|s| *s == name).count() > 1
     };
-    let unique: Vec<bool> = suggested.iter().map(|s| s.as_ref().is_some_and(|s| !clashes(s))).collect();
+    let unique: Vec<bool> = suggested
+        .iter()
+        .map(|s| s.as_ref().is_some_and(|s| !clashes(s)))
+        .collect();
     taken.extend(
         suggested
             .iter()

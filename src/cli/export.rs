@@ -122,6 +122,12 @@ pub fn run(args: &ExportArgs, streams: &mut Streams) -> Outcome {
         );
         return Outcome::Failure;
     }
+    for (app, problem) in export::unusable_urls(&exported) {
+        let message = format!(
+            "the live callback url of `{app}` {problem}; the exported file will not validate until it is changed"
+        );
+        super::report(streams, super::Severity::Warning, &message, None);
+    }
     for word in export::unusable_words(&exported) {
         let message = format!(
             "live command word `{word}` is not a command word's shape; the exported file will not validate until it is removed"

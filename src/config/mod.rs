@@ -18,8 +18,8 @@ use serde::Deserialize;
 
 pub use checks::{EndpointProblem, check_endpoint, is_loopback, parse_http_url};
 pub use diagnostic::{ConfigDiagnostic, SourceFile};
-pub use pasted_secret::looks_like_secret;
 pub use model::{CallbackSpec, Managed, TokenSpec};
+pub use pasted_secret::looks_like_secret;
 pub use suggest::did_you_mean;
 
 use crate::tim::region::Region;

@@ -28,7 +28,8 @@ const MIN_SECRET_CHARS: usize = 24;
 /// and never match; only a camel-case name of 24 characters or more with a digit in it would,
 /// and such a name is better shortened anyway.
 pub fn looks_like_secret(value: &str) -> bool {
-    let is_alphabet = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '-' | '_' | '=');
+    let is_alphabet =
+        |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '-' | '_' | '=');
     if value.chars().count() < MIN_SECRET_CHARS || !value.chars().all(is_alphabet) {
         return false;
     }

@@ -165,18 +165,84 @@ mod tests {
     #[test]
     fn each_kind_is_found_with_its_position() {
         let cases = [
-            (" https://h", UrlTextProblem::Whitespace { found: ' ', at: 1 }),
-            ("https://h\n", UrlTextProblem::Whitespace { found: '\n', at: 10 }),
-            ("https://h/a b", UrlTextProblem::Whitespace { found: ' ', at: 12 }),
-            ("https://h/\u{3000}", UrlTextProblem::Whitespace { found: '\u{3000}', at: 11 }),
-            ("https://h/\u{1b}[31m", UrlTextProblem::Control { found: '\u{1b}', at: 11 }),
-            ("https://h/\u{7f}", UrlTextProblem::Control { found: '\u{7f}', at: 11 }),
-            ("https://h/\u{9b}", UrlTextProblem::Control { found: '\u{9b}', at: 11 }),
-            ("https://h/\u{0}", UrlTextProblem::Control { found: '\u{0}', at: 11 }),
-            ("https://h/\u{202E}", UrlTextProblem::Bidi { found: '\u{202E}', at: 11 }),
-            ("https://h/\u{200F}", UrlTextProblem::Bidi { found: '\u{200F}', at: 11 }),
-            ("https://h/\u{2066}", UrlTextProblem::Bidi { found: '\u{2066}', at: 11 }),
-            ("https://h/\u{061C}", UrlTextProblem::Bidi { found: '\u{061C}', at: 11 }),
+            (
+                " https://h",
+                UrlTextProblem::Whitespace { found: ' ', at: 1 },
+            ),
+            (
+                "https://h\n",
+                UrlTextProblem::Whitespace {
+                    found: '\n',
+                    at: 10,
+                },
+            ),
+            (
+                "https://h/a b",
+                UrlTextProblem::Whitespace { found: ' ', at: 12 },
+            ),
+            (
+                "https://h/\u{3000}",
+                UrlTextProblem::Whitespace {
+                    found: '\u{3000}',
+                    at: 11,
+                },
+            ),
+            (
+                "https://h/\u{1b}[31m",
+                UrlTextProblem::Control {
+                    found: '\u{1b}',
+                    at: 11,
+                },
+            ),
+            (
+                "https://h/\u{7f}",
+                UrlTextProblem::Control {
+                    found: '\u{7f}',
+                    at: 11,
+                },
+            ),
+            (
+                "https://h/\u{9b}",
+                UrlTextProblem::Control {
+                    found: '\u{9b}',
+                    at: 11,
+                },
+            ),
+            (
+                "https://h/\u{0}",
+                UrlTextProblem::Control {
+                    found: '\u{0}',
+                    at: 11,
+                },
+            ),
+            (
+                "https://h/\u{202E}",
+                UrlTextProblem::Bidi {
+                    found: '\u{202E}',
+                    at: 11,
+                },
+            ),
+            (
+                "https://h/\u{200F}",
+                UrlTextProblem::Bidi {
+                    found: '\u{200F}',
+                    at: 11,
+                },
+            ),
+            (
+                "https://h/\u{2066}",
+                UrlTextProblem::Bidi {
+                    found: '\u{2066}',
+                    at: 11,
+                },
+            ),
+            (
+                "https://h/\u{061C}",
+                UrlTextProblem::Bidi {
+                    found: '\u{061C}',
+                    at: 11,
+                },
+            ),
             ("https://user:pass@h/", UrlTextProblem::Userinfo),
             ("https://user@h", UrlTextProblem::Userinfo),
             ("https:user:pass@h", UrlTextProblem::Userinfo),

@@ -148,11 +148,15 @@ fn no_format_repeats_the_hostile_text() {
             assert_eq!(output.status.code(), Some(1), "{url} {format}");
             for text in [stdout(&output), stderr(&output)] {
                 assert!(
-                    !text.chars().any(|c| matches!(c, '\u{1b}' | '\u{202E}' | '\u{9b}')),
+                    !text
+                        .chars()
+                        .any(|c| matches!(c, '\u{1b}' | '\u{202E}' | '\u{9b}')),
                     "{url} {format}: {text:?}"
                 );
                 assert!(
-                    !text.lines().any(|l| l.trim_start().starts_with("::error file=x")),
+                    !text
+                        .lines()
+                        .any(|l| l.trim_start().starts_with("::error file=x")),
                     "{url} {format}: {text}"
                 );
                 assert!(!text.contains(PASSWORD), "{url} {format}: {text}");
@@ -198,14 +202,21 @@ fn credentials_in_a_url_are_refused_without_showing_them() {
             format!("{what} contains a user name or password (`user:password@` before the host)")
         );
         assert_eq!((&d["line"], &d["column"]), (&line.into(), &column.into()));
-        for args in [&["validate"][..], &["validate", "--format", "github"], &["plan"]] {
+        for args in [
+            &["validate"][..],
+            &["validate", "--format", "github"],
+            &["plan"],
+        ] {
             let output = livehook(dir.path(), args, &[]);
             assert_eq!(output.status.code(), Some(1), "{args:?}");
             let all = format!("{}{}", stdout(&output), stderr(&output));
             assert!(!all.contains(PASSWORD), "{args:?}: {all}");
             assert!(!all.contains("deploy:"), "{args:?}: {all}");
             if args == ["validate"] {
-                assert!(all.contains(&format!("livehook.yaml:{line}:{column}")), "{all}");
+                assert!(
+                    all.contains(&format!("livehook.yaml:{line}:{column}")),
+                    "{all}"
+                );
             }
         }
     }
@@ -270,8 +281,15 @@ fn a_secret_pasted_as_a_variable_name_is_refused_and_never_shown() {
             let d = only_diagnostic(dir.path());
             assert_eq!(d["code"], "livehook::secret_in_env_name", "{yaml}\n{d}");
             let message = d["message"].as_str().unwrap();
-            assert!(message.starts_with(&format!("`{field}` holds what looks like a")), "{message}");
-            assert_eq!((&d["line"], &d["column"]), (&line.into(), &column.into()), "{yaml}");
+            assert!(
+                message.starts_with(&format!("`{field}` holds what looks like a")),
+                "{message}"
+            );
+            assert_eq!(
+                (&d["line"], &d["column"]),
+                (&line.into(), &column.into()),
+                "{yaml}"
+            );
             for args in [
                 &["validate"][..],
                 &["validate", "--format", "json"],
@@ -320,4 +338,31 @@ fn real_variable_names_pass() {
     );
     let output = livehook(dir.path(), &["validate"], &[]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+}
+
+/// A live URL that would not pass validation (set in the console, say) is exported as it is,
+/// with a warning that names the app and the problem without quoting the URL.
+#[tokio::test(flavor = "multi_thread")]
+async fn export_warns_of_a_live_url_that_will_not_validate() {
+    use crate::support::{CREATE_ROOM, SECRET_KEY, callback, live_app, setup};
+    let live = format!("https://deploy:{PASSWORD}@hooks.example.com/tim\n::error::x");
+    let state = livehook::emulator::State {
+        apps: [(1400000001, live_app(callback(&live, &[CREATE_ROOM]), None))]
+            .into_iter()
+            .collect(),
+    };
+    let s = setup(state, |endpoint| {
+        format!("version: 1\ndefaults:\n  endpoint: {endpoint}\napps:\n  prod:\n    sdkappid: 1400000001\n")
+    })
+    .await;
+    let output = livehook(s.dir.path(), &["export"], &[("TIM_SECRET_KEY", SECRET_KEY)]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let warning = stderr(&output);
+    assert!(
+        warning.contains(
+            "the live callback url of `prod` contains a line feed (U+000A) at character 52; the exported file will not validate until it is changed"
+        ),
+        "{warning}"
+    );
+    assert!(!warning.contains(PASSWORD), "{warning}");
 }

@@ -21,3 +21,4 @@ mod support;
 mod token;
 mod usage;
 mod validate;
+mod write_safety;

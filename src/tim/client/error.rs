@@ -177,7 +177,8 @@ impl CallError {
 }
 
 /// What a report says of a failure that can only be livehook's own.
-const BUG_HINT: &str = "this is a bug in livehook, please report it with the command and this message";
+const BUG_HINT: &str =
+    "this is a bug in livehook, please report it with the command and this message";
 
 /// Where a network error struck, which says whether the request may have reached the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -236,7 +237,9 @@ mod tests {
 
     #[test]
     fn a_proxys_408_and_5xx_leave_a_write_in_doubt_and_other_statuses_do_not() {
-        for status in [100, 200, 301, 400, 401, 403, 404, 408, 429, 500, 502, 503, 504, 599] {
+        for status in [
+            100, 200, 301, 400, 401, 403, 404, 408, 429, 500, 502, 503, 504, 599,
+        ] {
             let error = CallError::Http {
                 command: Command::SetCallback,
                 status,
@@ -260,7 +263,10 @@ mod tests {
         );
         let hint = error.hint().unwrap();
         assert!(hint.contains("bug in livehook, please report it"), "{hint}");
-        assert!(!hint.contains("gateway") && !hint.contains("try again"), "{hint}");
+        assert!(
+            !hint.contains("gateway") && !hint.contains("try again"),
+            "{hint}"
+        );
         let endpoint = CallError::Network {
             command: Command::GetCallback,
             message: "invalid endpoint".into(),
