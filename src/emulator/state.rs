@@ -13,12 +13,13 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::atomic_file;
 use crate::tim::DEFAULT_IDENTIFIER;
 use crate::tim::secret::REDACTED;
 use crate::tim::wire::{CallbackBody, TokenBody};
@@ -137,34 +138,12 @@ impl State {
         parse(text, None)
     }
 
-    /// Writes the state so that a crash at any moment leaves either the old file or the new one,
-    /// never a mix: the JSON goes to a temporary file in the same directory (a rename is only
-    /// atomic within one file system), which is flushed to disk before it is renamed over `path`;
-    /// the directory is then flushed so that the rename itself survives a power cut.
-    ///
-    /// The file holds secret keys, so it is created readable by its owner only (the temporary
-    /// file's mode, kept by the rename).
+    /// Writes the state with [`atomic_file::write`]: a crash leaves the old file or the new one,
+    /// and the file, which holds secret keys, is readable by its owner only.
     pub fn save_atomic(&self, path: &Path) -> io::Result<()> {
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
         let mut text = serde_json::to_string_pretty(self).map_err(io::Error::other)?;
         text.push('\n');
-        let mut file = tempfile::Builder::new()
-            .prefix(&temp_prefix(path))
-            .suffix(TEMP_SUFFIX)
-            .tempfile_in(dir)?;
-        file.write_all(text.as_bytes())?;
-        file.as_file().sync_all()?;
-        // On failure the temporary file is dropped with the error, which deletes it.
-        file.persist(path).map_err(|e| e.error)?;
-        #[cfg(unix)]
-        {
-            // Flushing a directory is a Unix notion; elsewhere the rename is as durable as it gets.
-            std::fs::File::open(dir)?.sync_all()?;
-        }
-        Ok(())
+        atomic_file::write(path, text.as_bytes())
     }
 
     /// Removes the temporary files that [`State::save_atomic`] left beside `path` when the
@@ -173,18 +152,15 @@ impl State {
     /// touched: their names start with `.{file name}.livehook-` and end with `.tmp`. Call it
     /// before writing to `path`, by the one process that owns the file.
     pub fn remove_stale_temps(path: &Path) -> io::Result<usize> {
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
-        let prefix = temp_prefix(path);
+        let dir = atomic_file::parent_dir(path);
+        let prefix = atomic_file::temp_prefix(path);
         let mut removed = 0;
         for entry in std::fs::read_dir(dir)? {
             let entry = entry?;
             let name = entry.file_name();
             let name = name.to_string_lossy();
             if name.starts_with(&prefix)
-                && name.ends_with(TEMP_SUFFIX)
+                && name.ends_with(atomic_file::TEMP_SUFFIX)
                 && entry.file_type()?.is_file()
             {
                 std::fs::remove_file(entry.path())?;
@@ -193,17 +169,6 @@ impl State {
         }
         Ok(removed)
     }
-}
-
-const TEMP_SUFFIX: &str = ".tmp";
-
-/// `.state.json.livehook-`: the temporaries of one state file are recognisable as its own.
-fn temp_prefix(path: &Path) -> String {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "state".into());
-    format!(".{name}.livehook-")
 }
 
 fn parse(text: &str, path: Option<&Path>) -> Result<State, StateError> {
@@ -433,6 +398,6 @@ mod tests {
             ]
         );
         // save_atomic's own temporaries carry the prefix (and are gone after it returns).
-        assert!(temp_prefix(&path) == ".state.json.livehook-");
+        assert!(atomic_file::temp_prefix(&path) == ".state.json.livehook-");
     }
 }

@@ -11,7 +11,6 @@
 //! another livehook, a truncated download or a hand edit is refused with a clear error instead of
 //! being applied.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -19,6 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::token::{self, LiveToken};
 use super::{Action, AppPlan, LiveState, PlannedCall};
+use crate::atomic_file;
 use crate::config::{App, CallbackSpec, Location, Managed, Origin, Position, TokenSpec};
 use crate::tim::region::Region;
 use crate::tim::wire::CallbackBody;
@@ -194,28 +194,15 @@ pub fn checksum(plan: &SavedPlan) -> String {
 }
 
 impl SavedPlan {
-    /// Writes the plan so that a crash leaves the old file or the new one, never half of it:
-    /// a temporary file in the same directory, flushed, then renamed over `path`.
+    /// Writes the plan with [`atomic_file::write`], so that a crash leaves the old file or the
+    /// new one, never half of it.
     pub fn write(&self, path: &Path) -> Result<(), SavedPlanError> {
-        let fail = |e: std::io::Error| SavedPlanError::Write {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        };
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
         let mut text = serde_json::to_string_pretty(self).expect("a saved plan serialises");
         text.push('\n');
-        let mut file = tempfile::Builder::new()
-            .prefix(".livehook-plan-")
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(fail)?;
-        file.write_all(text.as_bytes()).map_err(fail)?;
-        file.as_file().sync_all().map_err(fail)?;
-        file.persist(path).map_err(|e| fail(e.error))?;
-        Ok(())
+        atomic_file::write(path, text.as_bytes()).map_err(|e| SavedPlanError::Write {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })
     }
 
     /// Reads and checks a plan file: JSON, the `kind`, the format version, the shape, the

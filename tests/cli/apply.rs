@@ -3,91 +3,20 @@
 use livehook::emulator::{Emulator, FaultKind, State};
 
 use crate::support::{
-    CREATE_ROOM, DESTROY_ROOM, SECRET_KEY, Setup, assert_no_secrets, callback, live_app, livehook,
-    mask_request_ids, seeded_state, setup, stderr, stdout, token, writes,
+    APPLY_CHANGED_TOKEN, APPLY_NEW_TOKEN, APPLY_ROTATED_TOKEN, CREATE_ROOM, DESTROY_ROOM,
+    MISMATCHED_APP_KEY, SECRET_KEY, Setup, assert_no_secrets, callback, four_apps_with_tokens,
+    four_apps_with_tokens_yaml, four_callback_apps, four_callback_apps_yaml, livehook,
+    mask_request_ids, run_with_key, seeded_state, setup, stderr, stdout, token, writes,
 };
-
-/// The token the desired state asks for (in `HOOK_TOKEN`).
-pub(crate) const NEW_TOKEN: &str = "tok-new-7f3a9c51";
-/// The tokens live before apply (of `update-me` and `delete-me`).
-pub(crate) const OLD_TOKEN: &str = "tok-old-0001";
-pub(crate) const LEGACY_TOKEN: &str = "tok-legacy-0003";
-
-/// One app per kind of change: create (callback and token), update (both), delete (both),
-/// and one to leave alone.
-fn four_apps() -> State {
-    State {
-        apps: [
-            (1400000001, live_app(None, None)),
-            (
-                1400000002,
-                live_app(
-                    callback(
-                        "https://old.example.com/hook",
-                        &[CREATE_ROOM, "Live.CallbackAfterUpdateRoomInfo"],
-                    ),
-                    token(OLD_TOKEN, false),
-                ),
-            ),
-            (
-                1400000003,
-                live_app(
-                    callback("https://legacy.example.com/hook", &[CREATE_ROOM]),
-                    token(LEGACY_TOKEN, true),
-                ),
-            ),
-            (
-                1400000004,
-                live_app(
-                    callback(
-                        "https://same.example.com/hook",
-                        &[DESTROY_ROOM, CREATE_ROOM],
-                    ),
-                    None,
-                ),
-            ),
-        ]
-        .into_iter()
-        .collect(),
-    }
-}
-
-fn four_apps_yaml(endpoint: &str) -> String {
-    format!(
-        "version: 1
-defaults:
-  endpoint: {endpoint}
-apps:
-  create-me:
-    sdkappid: 1400000001
-    callback:
-      url: https://new.example.com/hook
-      commands: [{CREATE_ROOM}, {DESTROY_ROOM}]
-    token: {{value_env: HOOK_TOKEN}}
-  update-me:
-    sdkappid: 1400000002
-    callback:
-      url: https://new.example.com/hook
-      commands: [{CREATE_ROOM}, {DESTROY_ROOM}]
-    token: {{value_env: HOOK_TOKEN, enabled: true}}
-  delete-me:
-    sdkappid: 1400000003
-    callback: absent
-    token: absent
-  leave-me:
-    sdkappid: 1400000004
-    callback:
-      url: https://same.example.com/hook
-      commands: [{CREATE_ROOM}, {DESTROY_ROOM}]
-"
-    )
-}
 
 fn run(s: &Setup, args: &[&str]) -> std::process::Output {
     livehook(
         s.dir.path(),
         args,
-        &[("TIM_SECRET_KEY", SECRET_KEY), ("HOOK_TOKEN", NEW_TOKEN)],
+        &[
+            ("TIM_SECRET_KEY", SECRET_KEY),
+            ("HOOK_TOKEN", APPLY_NEW_TOKEN),
+        ],
     )
 }
 
@@ -102,13 +31,13 @@ fn writes_for(emulator: &Emulator, sdkappid: u64) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn apply_creates_updates_and_deletes_callbacks_and_tokens_then_plan_shows_no_changes() {
-    let s = setup(four_apps(), four_apps_yaml).await;
+    let s = setup(four_apps_with_tokens(), four_apps_with_tokens_yaml).await;
     let output = run(&s, &["apply", "--auto-approve"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     insta::assert_snapshot!("apply_text_four_actions", stdout(&output));
     assert_eq!(stderr(&output), "");
     assert_no_secrets(&output);
-    assert!(!stdout(&output).contains(NEW_TOKEN));
+    assert!(!stdout(&output).contains(APPLY_NEW_TOKEN));
 
     // Tokens go in before a callback is created or changed, and out after it is deleted.
     assert_eq!(
@@ -129,11 +58,14 @@ async fn apply_creates_updates_and_deletes_callbacks_and_tokens_then_plan_shows_
     let want = callback("https://new.example.com/hook", &[CREATE_ROOM, DESTROY_ROOM]);
     for id in [1400000001, 1400000002] {
         assert_eq!(state.apps[&id].callback, want);
-        assert_eq!(state.apps[&id].token, token(NEW_TOKEN, true));
+        assert_eq!(state.apps[&id].token, token(APPLY_NEW_TOKEN, true));
     }
     assert_eq!(state.apps[&1400000003].callback, None);
     assert_eq!(state.apps[&1400000003].token, None);
-    assert_eq!(state.apps[&1400000004], four_apps().apps[&1400000004]);
+    assert_eq!(
+        state.apps[&1400000004],
+        four_apps_with_tokens().apps[&1400000004]
+    );
 
     // A second plan right after shows no changes, and a second apply writes nothing.
     let plan = run(&s, &["plan", "--detailed-exitcode"]);
@@ -155,18 +87,18 @@ async fn apply_creates_updates_and_deletes_callbacks_and_tokens_then_plan_shows_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn off_a_terminal_apply_refuses_without_auto_approve_and_writes_nothing() {
-    let s = setup(four_apps(), four_apps_yaml).await;
+    let s = setup(four_apps_with_tokens(), four_apps_with_tokens_yaml).await;
     let output = run(&s, &["apply"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(stdout(&output).contains("Plan: 1 to create, 1 to update, 1 to delete, 1 unchanged."));
     insta::assert_snapshot!("apply_refused_off_terminal", stderr(&output));
     assert!(writes(&s.emulator).is_empty(), "only reads were sent");
-    assert_eq!(s.emulator.state(), four_apps());
+    assert_eq!(s.emulator.state(), four_apps_with_tokens());
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_json_report_lists_every_app_with_its_status_and_calls() {
-    let s = setup(four_apps(), four_apps_yaml).await;
+    let s = setup(four_apps_with_tokens(), four_apps_with_tokens_yaml).await;
     let output = run(&s, &["apply", "--auto-approve", "--format", "json"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let text = stdout(&output).replace(&s.emulator.base_url(), "http://127.0.0.1:PORT");
@@ -176,7 +108,7 @@ async fn the_json_report_lists_every_app_with_its_status_and_calls() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_saved_plan_applies_when_nothing_moved() {
-    let s = setup(four_apps(), four_apps_yaml).await;
+    let s = setup(four_apps_with_tokens(), four_apps_with_tokens_yaml).await;
     let plan = run(&s, &["plan", "--out", "plan.json"]);
     assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
     assert_eq!(
@@ -194,13 +126,13 @@ async fn a_saved_plan_applies_when_nothing_moved() {
     );
     assert_eq!(
         s.emulator.state().apps[&1400000001].token,
-        token(NEW_TOKEN, true)
+        token(APPLY_NEW_TOKEN, true)
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stale_saved_plan_is_refused_naming_what_moved_and_the_app_is_untouched() {
-    let s = setup(four_apps(), four_apps_yaml).await;
+    let s = setup(four_apps_with_tokens(), four_apps_with_tokens_yaml).await;
     let plan = run(&s, &["plan", "--out", "plan.json"]);
     assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
 
@@ -216,7 +148,7 @@ async fn a_stale_saved_plan_is_refused_naming_what_moved_and_the_app_is_untouche
             ],
         );
         let delete_me = state.apps.get_mut(&1400000003).unwrap();
-        delete_me.token = token("tok-rotated-9999", false);
+        delete_me.token = token(APPLY_ROTATED_TOKEN, false);
     });
     let expected_state = s.emulator.state();
     let output = run(&s, &["apply", "--plan", "plan.json"]);
@@ -244,7 +176,7 @@ async fn a_stale_saved_plan_is_refused_naming_what_moved_and_the_app_is_untouche
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_saved_plan_is_refused_when_the_token_variable_changed() {
-    let s = setup(four_apps(), four_apps_yaml).await;
+    let s = setup(four_apps_with_tokens(), four_apps_with_tokens_yaml).await;
     let plan = run(&s, &["plan", "--out", "plan.json"]);
     assert_eq!(plan.status.code(), Some(0));
     let output = livehook(
@@ -252,7 +184,7 @@ async fn a_saved_plan_is_refused_when_the_token_variable_changed() {
         &["apply", "--plan", "plan.json"],
         &[
             ("TIM_SECRET_KEY", SECRET_KEY),
-            ("HOOK_TOKEN", "another-token"),
+            ("HOOK_TOKEN", APPLY_CHANGED_TOKEN),
         ],
     );
     assert_eq!(output.status.code(), Some(1));
@@ -263,12 +195,12 @@ async fn a_saved_plan_is_refused_when_the_token_variable_changed() {
     );
     assert!(writes_for(&s.emulator, 1400000001).is_empty());
     assert!(writes_for(&s.emulator, 1400000002).is_empty());
-    assert!(!stdout(&output).contains("another-token"));
+    assert!(!stdout(&output).contains(APPLY_CHANGED_TOKEN));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn damaged_or_foreign_plan_files_are_clear_errors_naming_the_file() {
-    let s = setup(four_apps(), four_apps_yaml).await;
+    let s = setup(four_apps_with_tokens(), four_apps_with_tokens_yaml).await;
     assert_eq!(
         run(&s, &["plan", "--out", "plan.json"]).status.code(),
         Some(0)
@@ -353,10 +285,10 @@ async fn a_create_whose_answer_was_lost_is_read_back_not_sent_again() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_app_is_reported_with_its_code_and_the_others_go_on() {
-    let mut state = four_apps();
+    let mut state = four_apps_with_tokens();
     // update-me is known to the emulator under another key: reading it fails with 70009.
-    state.apps.get_mut(&1400000002).unwrap().secret_key = "another-key".into();
-    let s = setup(state, four_apps_yaml).await;
+    state.apps.get_mut(&1400000002).unwrap().secret_key = MISMATCHED_APP_KEY.into();
+    let s = setup(state, four_apps_with_tokens_yaml).await;
     let output = run(&s, &["apply", "--auto-approve"]);
     assert_eq!(output.status.code(), Some(1));
     let text = mask_request_ids(&stdout(&output));
@@ -386,7 +318,10 @@ async fn a_write_that_keeps_failing_reports_code_request_id_and_hint() {
             .unwrap()
             .starts_with("Id-")
     );
-    assert!(app["error"]["hint"].is_string());
+    assert_eq!(
+        app["error"]["hint"],
+        "Tencent's service failed even after retries: try again later"
+    );
     assert_eq!(doc["summary"]["failed"], 1);
 }
 
@@ -394,7 +329,7 @@ async fn a_write_that_keeps_failing_reports_code_request_id_and_hint() {
 fn emulator_state_file_changes_only_with_emulator_persist() {
     let dir = tempfile::tempdir().unwrap();
     let state_path = dir.path().join("state.json");
-    let mut state = four_apps();
+    let mut state = four_apps_with_tokens();
     // Apps are sent to the emulator whatever their endpoint says.
     state.apps.retain(|id, _| *id == 1400000001);
     std::fs::write(&state_path, serde_json::to_string_pretty(&state).unwrap()).unwrap();
@@ -444,4 +379,30 @@ fn emulator_state_file_changes_only_with_emulator_persist() {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
         .collect();
     assert!(leftovers.is_empty(), "no temporary files left behind");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_edited_saved_plan_cannot_send_the_usersig_elsewhere() {
+    let s = setup(four_callback_apps(), four_callback_apps_yaml).await;
+    let output = run_with_key(&s, &["plan", "--out", "saved.json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let path = s.dir.path().join("saved.json");
+    let mut plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for app in plan["apps"].as_array_mut().unwrap() {
+        app["location"] = serde_json::json!({"endpoint": "http://evil.example.com"});
+    }
+    // Recompute the checksum the way livehook does, as an attacker could.
+    let saved: livehook::plan::saved::SavedPlan = serde_json::from_value(plan.clone()).unwrap();
+    plan["checksum"] = serde_json::Value::String(livehook::plan::saved::checksum(&saved));
+    std::fs::write(&path, serde_json::to_string(&plan).unwrap()).unwrap();
+    let before = s.emulator.requests().len();
+    let output = run_with_key(&s, &["apply", "--plan", "saved.json"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("unusable endpoint `http://evil.example.com`"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(s.emulator.requests().len(), before, "no request was sent");
 }

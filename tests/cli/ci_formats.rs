@@ -5,15 +5,16 @@ use std::path::Path;
 
 use livehook::emulator::{AppState, State};
 
-use crate::plan::{four_apps, four_apps_yaml, run};
 use crate::support::{
-    SECRET_KEY, assert_no_secrets, livehook, mask_request_ids, setup, stderr, stdout,
+    CREATE_ROOM, GATE_TOKEN, MISMATCHED_APP_KEY, SECRET_KEY, assert_no_secrets, callback,
+    four_callback_apps, four_callback_apps_yaml, live_app, livehook, mask_request_ids,
+    one_live_app, run_with_key, setup, stderr, stdout,
 };
 
 #[tokio::test(flavor = "multi_thread")]
 async fn markdown_is_a_pull_request_comment() {
-    let s = setup(four_apps(), four_apps_yaml).await;
-    let output = run(&s, &["plan", "--format", "markdown"]);
+    let s = setup(four_callback_apps(), four_callback_apps_yaml).await;
+    let output = run_with_key(&s, &["plan", "--format", "markdown"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     insta::assert_snapshot!("markdown_four_actions", stdout(&output));
     assert_no_secrets(&output);
@@ -21,7 +22,7 @@ async fn markdown_is_a_pull_request_comment() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn github_annotations_point_at_the_declaring_lines_and_fill_the_step_summary() {
-    let s = setup(four_apps(), four_apps_yaml).await;
+    let s = setup(four_callback_apps(), four_callback_apps_yaml).await;
     let summary = s.dir.path().join("step-summary.md");
     std::fs::write(&summary, "earlier step\n").unwrap();
     let output = livehook(
@@ -46,15 +47,15 @@ async fn github_annotations_point_at_the_declaring_lines_and_fill_the_step_summa
 
 #[tokio::test(flavor = "multi_thread")]
 async fn markdown_and_github_report_an_app_that_could_not_be_read_as_text_does() {
-    let mut state = four_apps();
+    let mut state = four_callback_apps();
     // update-me is known to the emulator under another key: reading it fails with 70009.
-    state.apps.get_mut(&1400000002).unwrap().secret_key = "another-key".into();
-    let s = setup(state, four_apps_yaml).await;
-    let markdown = run(&s, &["plan", "--format", "markdown"]);
+    state.apps.get_mut(&1400000002).unwrap().secret_key = MISMATCHED_APP_KEY.into();
+    let s = setup(state, four_callback_apps_yaml).await;
+    let markdown = run_with_key(&s, &["plan", "--format", "markdown"]);
     assert_eq!(markdown.status.code(), Some(1));
     insta::assert_snapshot!("markdown_app_error", mask_request_ids(&stdout(&markdown)));
     assert_no_secrets(&markdown);
-    let github = run(&s, &["plan", "--format", "github"]);
+    let github = run_with_key(&s, &["plan", "--format", "github"]);
     assert_eq!(github.status.code(), Some(1));
     let text = mask_request_ids(&stdout(&github));
     let errors: Vec<&str> = text.lines().filter(|l| l.starts_with("::error")).collect();
@@ -64,9 +65,9 @@ async fn markdown_and_github_report_an_app_that_could_not_be_read_as_text_does()
 
 #[tokio::test(flavor = "multi_thread")]
 async fn machine_formats_never_carry_escape_codes() {
-    let s = setup(four_apps(), four_apps_yaml).await;
+    let s = setup(four_callback_apps(), four_callback_apps_yaml).await;
     for format in ["json", "markdown", "github"] {
-        let output = run(&s, &["plan", "--format", format, "--color", "always"]);
+        let output = run_with_key(&s, &["plan", "--format", format, "--color", "always"]);
         // A plan that failed with nothing on stdout would have no escape code either.
         assert_eq!(
             output.status.code(),
@@ -119,7 +120,7 @@ async fn markdown_cuts_to_the_comment_limit() {
         yaml
     })
     .await;
-    let output = run(&s, &["plan", "--format", "markdown", "--parallelism", "64"]);
+    let output = run_with_key(&s, &["plan", "--format", "markdown", "--parallelism", "64"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(stderr(&output), "", "no progress bar off a terminal");
     let text = stdout(&output);
@@ -152,7 +153,8 @@ async fn github_summarises_annotations_past_the_limit() {
         yaml
     })
     .await;
-    let output = run(&s, &["plan", "--format", "github"]);
+    let output = run_with_key(&s, &["plan", "--format", "github"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let text = stdout(&output);
     let warnings: Vec<&str> = text
         .lines()
@@ -172,7 +174,7 @@ async fn github_summarises_annotations_past_the_limit() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn annotations_name_the_right_file_in_multi_file_runs() {
-    let s = setup(four_apps(), |_| String::new()).await;
+    let s = setup(four_callback_apps(), |_| String::new()).await;
     let dir = s.dir.path();
     std::fs::remove_file(dir.join("livehook.yaml")).unwrap();
     std::fs::create_dir(dir.join("envs")).unwrap();
@@ -187,7 +189,7 @@ async fn annotations_name_the_right_file_in_multi_file_runs() {
         format!("# second file\nversion: 1\napps:\n  update-me:\n    sdkappid: 1400000002\n    endpoint: {endpoint}\n    callback:\n      url: https://old.example.com/hook\n      commands:\n        - Live.CallbackAfterCreateRoom\n        - Live.CallbackAfterDestroyRoom\n"),
     )
     .unwrap();
-    let output = run(&s, &["plan", "envs", "--format", "github"]);
+    let output = run_with_key(&s, &["plan", "envs", "--format", "github"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let annotations: Vec<String> = stdout(&output)
         .lines()
@@ -202,7 +204,7 @@ async fn annotations_name_the_right_file_in_multi_file_runs() {
         "version: 1\napps:\n  create-me:\n    sdkappid: 1400000009\n    region: seoul\n",
     )
     .unwrap();
-    let output = run(&s, &["validate", "envs", "--format", "json"]);
+    let output = run_with_key(&s, &["validate", "envs", "--format", "json"]);
     assert_eq!(output.status.code(), Some(1));
     let doc: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     let d = &doc["diagnostics"][0];
@@ -218,15 +220,15 @@ async fn annotations_name_the_right_file_in_multi_file_runs() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn fail_on_gates_deletes_and_changes() {
-    let s = setup(four_apps(), four_apps_yaml).await;
-    let output = run(&s, &["plan", "--fail-on", "delete"]);
+    let s = setup(four_callback_apps(), four_callback_apps_yaml).await;
+    let output = run_with_key(&s, &["plan", "--fail-on", "delete"]);
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
         stderr(&output),
         "error: --fail-on delete: the plan deletes 1 app: delete-me\n  help: review the plan; this gate exists so such a change is made on purpose\n"
     );
     assert_eq!(
-        run(
+        run_with_key(
             &s,
             &["plan", "--fail-on", "delete", "--target", "create-me"]
         )
@@ -235,7 +237,7 @@ async fn fail_on_gates_deletes_and_changes() {
         Some(0)
     );
     assert_eq!(
-        run(
+        run_with_key(
             &s,
             &["plan", "--fail-on", "change", "--target", "create-me"]
         )
@@ -244,7 +246,7 @@ async fn fail_on_gates_deletes_and_changes() {
         Some(1)
     );
     assert_eq!(
-        run(&s, &["plan", "--fail-on", "change", "--target", "leave-me"])
+        run_with_key(&s, &["plan", "--fail-on", "change", "--target", "leave-me"])
             .status
             .code(),
         Some(0)
@@ -273,6 +275,7 @@ fn validate_speaks_json_and_github() {
         &["validate", "bad.yaml", "--format", "json"],
         &[],
     );
+    assert_eq!(output.status.code(), Some(1));
     insta::assert_json_snapshot!(
         "validate_json",
         serde_json::from_str::<serde_json::Value>(&stdout(&output)).unwrap()
@@ -289,14 +292,54 @@ fn validate_speaks_json_and_github() {
     );
 }
 
+/// Each shell's script completes every command and the flags of `apply` (a script that named
+/// only some subcommands, or none of their flags, would be a broken completion).
 #[test]
 fn completions_for_each_shell() {
-    for shell in ["bash", "zsh", "fish"] {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
         let output = livehook(Path::new("."), &["completions", shell], &[]);
-        assert_eq!(output.status.code(), Some(0));
-        assert!(
-            stdout(&output).contains("validate"),
-            "{shell} completion names the subcommands"
-        );
+        assert_eq!(output.status.code(), Some(0), "{shell}");
+        let script = stdout(&output);
+        for word in [
+            "validate",
+            "plan",
+            "apply",
+            "export",
+            "schema",
+            "emulator",
+            "completions",
+            "auto-approve",
+            "detailed-exitcode",
+            "parallelism",
+        ] {
+            assert!(script.contains(word), "{shell} completion lacks {word}");
+        }
     }
+}
+
+/// Deleting the callback while creating a token is an "update" overall; `--fail-on delete` must
+/// still trip.
+#[tokio::test(flavor = "multi_thread")]
+async fn fail_on_delete_sees_a_callback_delete_inside_an_update() {
+    let app = live_app(
+        callback("https://old.example.com/hook", &[CREATE_ROOM]),
+        None,
+    );
+    let s = one_live_app(
+        app,
+        "  mixed:\n    callback: absent\n    token: {value_env: HOOK_TOKEN, enabled: true}\n",
+    )
+    .await;
+    let env = [("TIM_SECRET_KEY", SECRET_KEY), ("HOOK_TOKEN", GATE_TOKEN)];
+    let output = livehook(s.dir.path(), &["plan", "--format", "json"], &env);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(
+        doc["apps"][0]["action"], "update",
+        "the premise: the app as a whole is an update"
+    );
+    let output = livehook(s.dir.path(), &["plan", "--fail-on", "delete"], &env);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).starts_with("error: --fail-on delete: the plan deletes 1 app: mixed\n")
+    );
 }

@@ -6,6 +6,11 @@
 //! call at a time each, on apps of their own. The emulator writes the file before it answers, so
 //! after a kill each writer's apps must be as they were after its last acknowledged call, or
 //! after the call it had in flight; nothing else. Twenty kills at pseudo-random moments.
+//!
+//! Each write pauses before and after its rename (the debug-only [`PAUSE_ENV`] hook), so that
+//! kills land inside writes, on both sides of the rename, which the test asserts: a kill before
+//! the rename leaves a temporary file and the old state, one after it leaves the state of a
+//! call that was never acknowledged.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -24,6 +29,10 @@ const KILLS: usize = 20;
 const WRITERS: u64 = 4;
 const APPS_PER_WRITER: u64 = 4;
 const FIRST: u64 = 1_400_200_000;
+/// The test-only hook of `livehook::atomic_file::write` (read by debug builds only), and how
+/// long it holds each write before and after the rename.
+const PAUSE_ENV: &str = "LIVEHOOK_TEST_PAUSE_WRITES_MS";
+const PAUSE_MS: &str = "20";
 
 /// A small deterministic generator, so that a failing run can be repeated.
 struct XorShift(u64);
@@ -139,6 +148,7 @@ fn start(dir: &Path) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_livehook"))
         .current_dir(dir)
         .env_clear()
+        .env(PAUSE_ENV, PAUSE_MS)
         .args([
             "emulator",
             "--listen",
@@ -255,6 +265,14 @@ async fn sigkill_while_writing_never_corrupts_or_loses_the_state_file() {
     assert!(
         calls >= KILLS * WRITERS as usize,
         "{calls} acknowledged calls in all"
+    );
+    assert!(
+        killed_mid_write >= KILLS / 4,
+        "only {killed_mid_write} of {KILLS} kills landed inside a write (left a temporary file)"
+    );
+    assert!(
+        in_flight_landed > 0,
+        "no kill landed after a rename and before its answer"
     );
     eprintln!(
         "durability: {KILLS} kills, {calls} acknowledged calls, {in_flight_landed} unacknowledged calls found written, \

@@ -12,10 +12,9 @@ use livehook::emulator::{Emulator, FaultKind, Options, RecordedRequest, State};
 use livehook::tim::usersig::{self, SigFields};
 use serde_json::{Value, json};
 
-use crate::support::{ADMIN, SDKAPPID, SECRET_KEY, seeded_state, start_emulator};
+use crate::support::{ADMIN, EMULATOR_TOKEN, SDKAPPID, SECRET_KEY, seeded_state, start_emulator};
 
 const CALLBACK: &str = r#"{"Url": "https://hooks.example.com/tim/live", "CallbackCommandList": ["Live.CallbackAfterCreateRoom", "Live.CallbackAfterDestroyRoom"]}"#;
-pub(crate) const TOKEN_VALUE: &str = "hook-token-5e1f";
 
 /// A client for one emulator, signing as the seeded app's administrator unless told otherwise.
 struct Client {
@@ -168,7 +167,7 @@ async fn all_seven_commands_answer_with_the_documented_envelopes() {
     assert_ok(&client.call("delete_callback", "{}").await, None);
 
     assert_fail(&client.call("get_callback_token", "{}").await, 100302);
-    let token = json!({"Token": TOKEN_VALUE, "IsTokenEnable": true});
+    let token = json!({"Token": EMULATOR_TOKEN, "IsTokenEnable": true});
     assert_ok(
         &client.call("set_callback_token", &token.to_string()).await,
         None,
@@ -583,12 +582,12 @@ async fn every_request_is_recorded_in_arrival_order() {
 async fn recorded_requests_do_not_show_tokens_in_debug_output() {
     let emulator = start_emulator(seeded_state(), Options::default()).await;
     let client = Client::new(&emulator);
-    let body = json!({"Token": TOKEN_VALUE, "IsTokenEnable": true}).to_string();
+    let body = json!({"Token": EMULATOR_TOKEN, "IsTokenEnable": true}).to_string();
     client.call("set_callback_token", &body).await;
     let request: RecordedRequest = emulator.requests().remove(0);
-    assert_eq!(request.body.as_ref().unwrap()["Token"], TOKEN_VALUE);
+    assert_eq!(request.body.as_ref().unwrap()["Token"], EMULATOR_TOKEN);
     let debug = format!("{request:?} {:?}", emulator.state());
-    assert!(!debug.contains(TOKEN_VALUE), "{debug}");
+    assert!(!debug.contains(EMULATOR_TOKEN), "{debug}");
     assert!(!debug.contains(SECRET_KEY), "{debug}");
     emulator.shutdown().await;
 }
@@ -614,7 +613,7 @@ async fn persist_to_writes_the_state_file_after_each_change() {
             .callback
             .is_some()
     );
-    let body = json!({"Token": TOKEN_VALUE, "IsTokenEnable": true}).to_string();
+    let body = json!({"Token": EMULATOR_TOKEN, "IsTokenEnable": true}).to_string();
     client.call("set_callback_token", &body).await;
     assert_eq!(State::load(&path).unwrap(), emulator.state());
 
@@ -799,17 +798,99 @@ async fn random_faults_at_rate_one_produce_every_kind() {
     emulator.shutdown().await;
 }
 
+/// `--latency-ms` holds each answer until its deadline and little past it: over many requests,
+/// sent alternately to a delayed emulator and an undelayed one (so that both meet the same load),
+/// no answer comes early, and the median delay beyond the undelayed round trip stays well under
+/// the millisecond that Tokio's timer alone overshoots by.
 #[tokio::test]
-async fn latency_delays_every_answer() {
-    let options = Options {
-        latency: Duration::from_millis(150),
-        ..Options::default()
+async fn latency_delays_every_answer_and_overshoots_by_a_fraction_of_a_millisecond() {
+    const LATENCY: Duration = Duration::from_millis(20);
+    const ROUNDS: usize = 40;
+    let delayed = start_emulator(
+        seeded_state(),
+        Options {
+            latency: LATENCY,
+            ..Options::default()
+        },
+    )
+    .await;
+    let undelayed = start_emulator(seeded_state(), Options::default()).await;
+    let (slow, fast) = (Client::new(&delayed), Client::new(&undelayed));
+    let timed = async |client: &Client| {
+        let started = Instant::now();
+        assert_fail(&client.call("get_callback", "{}").await, 100301);
+        started.elapsed()
     };
-    let emulator = start_emulator(seeded_state(), options).await;
+    // Warm both connections up, so that neither count holds a TCP handshake.
+    timed(&slow).await;
+    timed(&fast).await;
+    let (mut with, mut without) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        with.push(timed(&slow).await);
+        without.push(timed(&fast).await);
+    }
+    assert!(
+        with.iter().all(|t| *t >= LATENCY),
+        "an answer came early: {with:?}"
+    );
+    let median = |times: &mut Vec<Duration>| {
+        times.sort();
+        times[times.len() / 2]
+    };
+    let overshoot = median(&mut with).saturating_sub(median(&mut without) + LATENCY);
+    assert!(
+        overshoot < Duration::from_micros(600),
+        "median overshoot {overshoot:?} (delayed {with:?}, undelayed {without:?})"
+    );
+    assert!(
+        with.iter().all(|t| *t < LATENCY * 5),
+        "a delayed answer took far too long: {with:?}"
+    );
+    eprintln!("latency: median overshoot {overshoot:?}");
+    delayed.shutdown().await;
+    undelayed.shutdown().await;
+}
+
+/// The flag the soak reads to tell a write that took effect from one that did not is what the
+/// emulator does: each fault kind, forced on a create, changes the state exactly when it says
+/// it applies the operation.
+#[tokio::test]
+async fn each_fault_applies_the_operation_exactly_when_it_says_so() {
+    for kind in FaultKind::ALL {
+        let emulator = always(kind, Duration::from_millis(1)).await;
+        let client = Client::new(&emulator);
+        client
+            .raw(
+                "set_callback",
+                &query(SDKAPPID, ADMIN, &client.sig, 1),
+                CALLBACK,
+            )
+            .await;
+        let changed = emulator.state() != seeded_state();
+        assert_eq!(changed, kind.applies_operation(), "{kind:?}");
+        emulator.shutdown().await;
+    }
+}
+
+/// A cut-short `get_callback_token` answer still carries part of the token, so that the leak
+/// sweep's damaged answers test a client that might log what it could not parse.
+#[tokio::test]
+async fn a_cut_short_token_answer_carries_part_of_the_token() {
+    let emulator = always(FaultKind::TruncatedBody, Duration::ZERO).await;
+    emulator.update_state(|s| {
+        s.apps.get_mut(&SDKAPPID).unwrap().token = crate::support::token(EMULATOR_TOKEN, true);
+    });
     let client = Client::new(&emulator);
-    let started = Instant::now();
-    assert_fail(&client.call("get_callback", "{}").await, 100301);
-    assert!(started.elapsed() >= Duration::from_millis(150));
+    let (status, text) = client
+        .raw(
+            "get_callback_token",
+            &query(SDKAPPID, ADMIN, &client.sig, 1),
+            "{}",
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(serde_json::from_str::<Value>(&text).is_err(), "{text}");
+    assert!(text.contains(&EMULATOR_TOKEN[..8]), "{text}");
     emulator.shutdown().await;
 }
 
@@ -843,7 +924,7 @@ async fn shutdown_does_not_wait_for_a_stalled_answer() {
 async fn answers_never_contain_the_secret_key_the_usersig_or_the_token() {
     let emulator = start_emulator(seeded_state(), Options::default()).await;
     let client = Client::new(&emulator);
-    let token = json!({"Token": TOKEN_VALUE, "IsTokenEnable": "yes"}).to_string();
+    let token = json!({"Token": EMULATOR_TOKEN, "IsTokenEnable": "yes"}).to_string();
     let wrong = usersig::generate_now(SECRET_KEY, SDKAPPID, "someone", 300);
     let mut texts = Vec::new();
     for (command, query, body) in [
@@ -869,7 +950,7 @@ async fn answers_never_contain_the_secret_key_the_usersig_or_the_token() {
     for text in texts {
         for secret in [
             SECRET_KEY,
-            TOKEN_VALUE,
+            EMULATOR_TOKEN,
             &client.sig,
             &wrong,
             &client.sig[..40],

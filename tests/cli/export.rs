@@ -3,10 +3,9 @@
 use livehook::emulator::State;
 
 use crate::support::{
-    CREATE_ROOM, SECRET_KEY, callback, live_app, livehook, setup, stderr, stdout, token,
+    CREATE_ROOM, EXPORT_LIVE_TOKEN, SECRET_KEY, callback, live_app, livehook, setup, stderr,
+    stdout, token,
 };
-
-pub(crate) const LIVE_TOKEN: &str = "live-TOKEN-for-export-31d0";
 
 fn state() -> State {
     State {
@@ -19,7 +18,7 @@ fn state() -> State {
                         "https://hooks.example.com/tim/live?env=prod#a:",
                         &["Live.CallbackAfterFutureThing", CREATE_ROOM],
                     ),
-                    token(LIVE_TOKEN, false),
+                    token(EXPORT_LIVE_TOKEN, false),
                 ),
             ),
             (1400000002, live_app(None, None)),
@@ -40,12 +39,12 @@ async fn export_of_a_desired_state_file_validates_and_plans_to_no_changes() {
     let env = [
         ("TIM_SECRET_KEY", SECRET_KEY),
         ("LEGACY_KEY", SECRET_KEY),
-        ("PROD_SG_HOOK_TOKEN", LIVE_TOKEN),
+        ("PROD_SG_HOOK_TOKEN", EXPORT_LIVE_TOKEN),
     ];
     let output = livehook(s.dir.path(), &["export", "livehook.yaml"], &env);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let exported = stdout(&output);
-    assert!(!exported.contains(LIVE_TOKEN));
+    assert!(!exported.contains(EXPORT_LIVE_TOKEN));
     insta::assert_snapshot!(
         "export_from_file",
         exported.replace(&s.emulator.base_url(), "http://127.0.0.1:PORT")
@@ -90,7 +89,7 @@ async fn export_by_sdkappid_and_endpoint_round_trips() {
         &["plan", "exported.yaml", "--detailed-exitcode"],
         &[
             ("TIM_SECRET_KEY", SECRET_KEY),
-            ("APP_1400000001_HOOK_TOKEN", LIVE_TOKEN),
+            ("APP_1400000001_HOOK_TOKEN", EXPORT_LIVE_TOKEN),
         ],
     );
     assert_eq!(plan.status.code(), Some(0), "{}", stdout(&plan));
@@ -119,7 +118,7 @@ fn export_reads_the_emulator_state_file_and_refuses_incomplete_selections() {
     );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert!(stdout(&output).contains("    region: singapore\n"));
-    assert!(!stdout(&output).contains(LIVE_TOKEN));
+    assert!(!stdout(&output).contains(EXPORT_LIVE_TOKEN));
 
     let output = livehook(dir.path(), &["export", "--sdkappid", "1400000001"], &[]);
     assert_eq!(output.status.code(), Some(1));

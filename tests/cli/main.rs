@@ -13,7 +13,6 @@ mod hostile_input;
 mod plan;
 mod properties;
 mod rate_limit;
-mod review_fixes;
 mod secrets;
 mod snapshot_audit;
 mod soak;

@@ -1,72 +1,11 @@
 //! `livehook plan`: the real binary against the in-process emulator over HTTP on 127.0.0.1.
 
 use std::path::Path;
-use std::process::Output;
-
-use livehook::emulator::State;
 
 use crate::support::{
-    CREATE_ROOM, DESTROY_ROOM, SECRET_KEY, Setup, assert_no_secrets, callback, live_app, livehook,
-    setup, stderr, stdout,
+    MISMATCHED_APP_KEY, assert_no_secrets, four_callback_apps, four_callback_apps_yaml, livehook,
+    run_with_key, setup, stderr, stdout,
 };
-
-/// Four apps, one per row of the decision table: create, update, delete, no-op.
-pub fn four_apps() -> State {
-    let app = |cb| live_app(cb, None);
-    State {
-        apps: [
-            (1400000001, app(None)),
-            (
-                1400000002,
-                app(callback(
-                    "https://old.example.com/hook",
-                    &[CREATE_ROOM, "Live.CallbackAfterUpdateRoomInfo"],
-                )),
-            ),
-            (
-                1400000003,
-                app(callback("https://legacy.example.com/hook", &[CREATE_ROOM])),
-            ),
-            (
-                1400000004,
-                app(callback(
-                    "https://same.example.com/hook",
-                    &[DESTROY_ROOM, CREATE_ROOM],
-                )),
-            ),
-        ]
-        .into_iter()
-        .collect(),
-    }
-}
-
-pub fn four_apps_yaml(endpoint: &str) -> String {
-    format!(
-        "version: 1
-defaults:
-  endpoint: {endpoint}
-apps:
-  create-me:
-    sdkappid: 1400000001
-    callback:
-      url: https://new.example.com/hook
-      commands: [{CREATE_ROOM}, {DESTROY_ROOM}]
-  update-me:
-    sdkappid: 1400000002
-    callback:
-      url: https://new.example.com/hook
-      commands: [{CREATE_ROOM}, {DESTROY_ROOM}]
-  delete-me:
-    sdkappid: 1400000003
-    callback: absent
-  leave-me:
-    sdkappid: 1400000004
-    callback:
-      url: https://same.example.com/hook
-      commands: [{CREATE_ROOM}, {DESTROY_ROOM}]
-"
-    )
-}
 
 /// What the emulator recorded of a request: command, sdkappid, identifier, body, answer code.
 type ReadCall = (
@@ -77,14 +16,10 @@ type ReadCall = (
     i64,
 );
 
-pub fn run(setup: &Setup, args: &[&str]) -> Output {
-    livehook(setup.dir.path(), args, &[("TIM_SECRET_KEY", SECRET_KEY)])
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn text_plan_shows_each_action_and_sends_only_reads() {
-    let s = setup(four_apps(), four_apps_yaml).await;
-    let output = run(&s, &["plan"]);
+    let s = setup(four_callback_apps(), four_callback_apps_yaml).await;
+    let output = run_with_key(&s, &["plan"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     insta::assert_snapshot!("plan_text_four_actions", stdout(&output));
     assert_eq!(stderr(&output), "");
@@ -121,13 +56,17 @@ async fn text_plan_shows_each_action_and_sends_only_reads() {
         seen, expected,
         "plan sends exactly one get_callback per app, with body {{}}"
     );
-    assert_eq!(s.emulator.state(), four_apps(), "plan never writes");
+    assert_eq!(
+        s.emulator.state(),
+        four_callback_apps(),
+        "plan never writes"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn json_plan_is_the_versioned_document() {
-    let s = setup(four_apps(), four_apps_yaml).await;
-    let output = run(&s, &["plan", "--format", "json"]);
+    let s = setup(four_callback_apps(), four_callback_apps_yaml).await;
+    let output = run_with_key(&s, &["plan", "--format", "json"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let text = stdout(&output).replace(&s.emulator.base_url(), "http://127.0.0.1:PORT");
     let doc: serde_json::Value = serde_json::from_str(&text).expect("stdout is one JSON document");
@@ -137,18 +76,20 @@ async fn json_plan_is_the_versioned_document() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn detailed_exitcode_tells_changes_from_none() {
-    let s = setup(four_apps(), four_apps_yaml).await;
+    let s = setup(four_callback_apps(), four_callback_apps_yaml).await;
     assert_eq!(
-        run(&s, &["plan", "--detailed-exitcode"]).status.code(),
+        run_with_key(&s, &["plan", "--detailed-exitcode"])
+            .status
+            .code(),
         Some(2)
     );
     assert_eq!(
-        run(&s, &["plan", "--detailed-exitcode", "--target", "leave-me"])
+        run_with_key(&s, &["plan", "--detailed-exitcode", "--target", "leave-me"])
             .status
             .code(),
         Some(0)
     );
-    let output = run(&s, &["plan", "--target", "leave-me"]);
+    let output = run_with_key(&s, &["plan", "--target", "leave-me"]);
     assert_eq!(
         stdout(&output),
         "No changes. The live webhook configuration of 1 app matches the desired state.\n"
@@ -157,8 +98,8 @@ async fn detailed_exitcode_tells_changes_from_none() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn target_limits_the_run_and_unknown_targets_are_named() {
-    let s = setup(four_apps(), four_apps_yaml).await;
-    let output = run(
+    let s = setup(four_callback_apps(), four_callback_apps_yaml).await;
+    let output = run_with_key(
         &s,
         &["plan", "--target", "delete-me", "--target", "create-me"],
     );
@@ -175,22 +116,22 @@ async fn target_limits_the_run_and_unknown_targets_are_named() {
         stdout(&output).ends_with("Plan: 1 to create, 0 to update, 1 to delete, 0 unchanged.\n")
     );
 
-    let output = run(&s, &["plan", "--target", "delete_me"]);
+    let output = run_with_key(&s, &["plan", "--target", "delete_me"]);
     assert_eq!(output.status.code(), Some(1));
     insta::assert_snapshot!("plan_unknown_target", stderr(&output));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn one_failing_app_never_stops_the_others() {
-    let mut state = four_apps();
+    let mut state = four_callback_apps();
     // 1400000002 is known to the emulator under another key: its UserSig fails with 70009.
-    state.apps.get_mut(&1400000002).unwrap().secret_key = "another-key".into();
+    state.apps.get_mut(&1400000002).unwrap().secret_key = MISMATCHED_APP_KEY.into();
     let s = setup(state, |endpoint| {
-        four_apps_yaml(endpoint)
+        four_callback_apps_yaml(endpoint)
             + "  unknown-app:\n    sdkappid: 1400009999\n    callback: absent\n"
     })
     .await;
-    let output = run(&s, &["plan", "--detailed-exitcode"]);
+    let output = run_with_key(&s, &["plan", "--detailed-exitcode"]);
     assert_eq!(
         output.status.code(),
         Some(1),
@@ -206,12 +147,12 @@ async fn one_failing_app_never_stops_the_others() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unreachable_endpoint_is_an_app_error_not_a_crash() {
-    let s = setup(four_apps(), |_| {
+    let s = setup(four_callback_apps(), |_| {
         // Port 9 (discard) on loopback: nothing listens there in the test environment.
         "version: 1\napps:\n  nowhere:\n    sdkappid: 1400000001\n    endpoint: http://127.0.0.1:9\n    callback: absent\n".into()
     })
     .await;
-    let output = run(&s, &["plan", "--format", "json"]);
+    let output = run_with_key(&s, &["plan", "--format", "json"]);
     assert_eq!(output.status.code(), Some(1));
     let doc: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     assert_eq!(doc["summary"]["error"], 1);
@@ -224,8 +165,8 @@ async fn unreachable_endpoint_is_an_app_error_not_a_crash() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn missing_secret_variable_fails_before_any_request() {
-    let s = setup(four_apps(), |endpoint| {
-        four_apps_yaml(endpoint).replace(
+    let s = setup(four_callback_apps(), |endpoint| {
+        four_callback_apps_yaml(endpoint).replace(
             "  delete-me:\n    sdkappid: 1400000003\n",
             "  delete-me:\n    sdkappid: 1400000003\n    secret_key_env: LEGACY_KEY\n",
         )
@@ -240,15 +181,15 @@ async fn missing_secret_variable_fails_before_any_request() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn colour_only_when_asked_never_off_a_terminal() {
-    let s = setup(four_apps(), four_apps_yaml).await;
-    let plain = run(&s, &["plan"]);
+    let s = setup(four_callback_apps(), four_callback_apps_yaml).await;
+    let plain = run_with_key(&s, &["plan"]);
     assert_eq!(plain.status.code(), Some(0), "{}", stderr(&plain));
     assert!(stdout(&plain).contains("create-me"), "the plan is shown");
     assert!(
         !stdout(&plain).contains('\x1b'),
         "not a terminal: no escape codes"
     );
-    let coloured = run(&s, &["plan", "--color", "always"]);
+    let coloured = run_with_key(&s, &["plan", "--color", "always"]);
     let text = stdout(&coloured);
     assert!(text.contains("\x1b[32m+"), "green + for create:\n{text}");
     assert!(text.contains("\x1b[31m-"), "red - for delete");
@@ -261,7 +202,7 @@ async fn colour_only_when_asked_never_off_a_terminal() {
         text.contains("\x1b[1m\x1b[4m\x1b[32mnew\x1b[0m"),
         "added characters highlighted"
     );
-    let json = run(&s, &["plan", "--format", "json", "--color", "always"]);
+    let json = run_with_key(&s, &["plan", "--format", "json", "--color", "always"]);
     assert_eq!(json.status.code(), Some(0), "{}", stderr(&json));
     assert!(
         stdout(&json).contains("\"create-me\""),
@@ -312,4 +253,20 @@ fn regex_request_ids(text: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
         + "\n"
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plan_that_cannot_be_saved_still_shows_why() {
+    let mut state = four_callback_apps();
+    state.apps.get_mut(&1400000002).unwrap().secret_key = MISMATCHED_APP_KEY.into();
+    let s = setup(state, four_callback_apps_yaml).await;
+    let output = run_with_key(&s, &["plan", "--out", "saved.json"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stdout(&output).contains("error 70009"),
+        "the failed app is reported:\n{}",
+        stdout(&output)
+    );
+    assert!(stderr(&output).contains("the plan was not saved to saved.json"));
+    assert!(!s.dir.path().join("saved.json").exists());
 }

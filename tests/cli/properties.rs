@@ -1,10 +1,11 @@
-//! Property tests (proptest) for the two pieces of pure logic everything else trusts: the set diff
-//! of command words that plan decides from, and the UserSig round trip. Case counts are kept low
+//! Property tests (proptest) for the pure logic everything else trusts: the set diff of command
+//! words and the token decision that plan makes, and the UserSig round trip. Case counts are kept low
 //! so the module runs in a second or two.
 
 use std::collections::BTreeSet;
 
-use livehook::config::{App, CallbackSpec, Location, Managed, Origin, Position};
+use livehook::config::{App, CallbackSpec, Location, Managed, Origin, Position, TokenSpec};
+use livehook::plan::token::{LiveToken, TokenState};
 use livehook::plan::{Action, LiveState, decide, same_callback};
 use livehook::tim::region::Region;
 use livehook::tim::usersig::{self, SigFields, VerifyError};
@@ -38,17 +39,103 @@ fn words() -> impl Strategy<Value = Vec<String>> {
     prop::collection::vec(word(), 0..8)
 }
 
+/// URLs from a small pool (so live and desired often agree, or differ by a slash) or any
+/// string at all (the plan compares URLs as written, whatever they hold).
 fn url() -> impl Strategy<Value = String> {
-    prop::sample::select(vec![
-        "https://a",
-        "https://a/",
-        "https://b",
-        "http://127.0.0.1:9",
-    ])
-    .prop_map(str::to_owned)
+    prop_oneof![
+        3 => prop::sample::select(vec![
+            "https://a",
+            "https://a/",
+            "https://b",
+            "http://127.0.0.1:9",
+        ])
+        .prop_map(str::to_owned),
+        1 => "https?://[a-z0-9.:/?&=%-]{0,24}",
+        1 => any::<String>(),
+    ]
+}
+
+/// A live list of command words and a desired one: unrelated, or the same set in another order
+/// (so that half the cases turn on the URL alone).
+fn words_pair() -> impl Strategy<Value = (Vec<String>, Vec<String>)> {
+    (words(), words(), any::<bool>()).prop_map(|(live, other, same)| {
+        let want = if same {
+            live.iter().rev().cloned().collect()
+        } else {
+            other
+        };
+        (live, want)
+    })
+}
+
+/// A live URL and a desired one: unrelated, equal, or differing in one character anywhere or in
+/// letter case only (so that a comparison that looks at a prefix, or ignores case, is caught).
+fn url_pair() -> impl Strategy<Value = (String, String)> {
+    (
+        url(),
+        url(),
+        0..4u8,
+        any::<prop::sample::Index>(),
+        any::<char>(),
+    )
+        .prop_map(|(live, other, how, at, c)| {
+            let want = match how {
+                0 => other,
+                1 => live.clone(),
+                2 => live.to_uppercase(),
+                _ => {
+                    let mut chars: Vec<char> = live.chars().collect();
+                    if chars.is_empty() {
+                        chars.push(c);
+                    } else {
+                        let i = at.index(chars.len());
+                        chars[i] = c;
+                    }
+                    chars.into_iter().collect()
+                }
+            };
+            (live, want)
+        })
+}
+
+/// A token as the plan sees one: its keyed fingerprint from a small pool (so values often match)
+/// and whether it is enabled.
+fn token_state() -> impl Strategy<Value = TokenState> {
+    (
+        prop::sample::select(vec!["hmac-sha256:aa", "hmac-sha256:bb"]),
+        any::<bool>(),
+    )
+        .prop_map(|(fingerprint, enabled)| TokenState {
+            fingerprint: fingerprint.to_owned(),
+            enabled,
+        })
+}
+
+/// The desired token: unmanaged, `absent`, or a value (its fingerprint) with `enabled`.
+fn desired_token() -> impl Strategy<Value = Option<Option<TokenState>>> {
+    prop_oneof![
+        Just(None),
+        Just(Some(None)),
+        token_state().prop_map(|t| Some(Some(t))),
+    ]
+}
+
+/// The live token: none configured, or one.
+fn live_token() -> impl Strategy<Value = LiveToken> {
+    prop_oneof![
+        Just(LiveToken::Missing),
+        token_state().prop_map(LiveToken::Present),
+    ]
 }
 
 fn app(callback: Option<Managed<CallbackSpec>>) -> App {
+    app_with_token(callback, None)
+}
+
+fn app_with_token(
+    callback: Option<Managed<CallbackSpec>>,
+    token: Option<Managed<TokenSpec>>,
+) -> App {
     let here = Position {
         file: "p.yaml".into(),
         line: 1,
@@ -61,7 +148,7 @@ fn app(callback: Option<Managed<CallbackSpec>>) -> App {
         identifier: "administrator".into(),
         secret_key_env: "K".into(),
         callback,
-        token: None,
+        token,
         origin: Origin::at(here),
     }
 }
@@ -79,10 +166,8 @@ proptest! {
 
     #[test]
     fn command_set_diff_partitions_live_and_desired(
-        live_url in url(),
-        live_words in words(),
-        want_url in url(),
-        want_words in words(),
+        (live_url, want_url) in url_pair(),
+        (live_words, want_words) in words_pair(),
     ) {
         let live = LiveState {
             callback: Some(CallbackBody { url: live_url.clone(), commands: live_words.clone() }),
@@ -141,6 +226,57 @@ proptest! {
         prop_assert_eq!(plan.action, Action::Delete);
         prop_assert_eq!(set(&change.removed_commands()), set(&words));
         prop_assert!(change.added_commands().is_empty() && change.kept_commands().is_empty());
+    }
+
+    #[test]
+    fn token_decisions_follow_the_desired_and_live_token(
+        desired in desired_token(),
+        live_token in live_token(),
+        live_callback in prop::option::of((url(), words())),
+        want_callback in prop::option::of(prop::option::of((url(), words()))),
+    ) {
+        let spec = desired.as_ref().map(|d| match d {
+            Some(t) => Managed::Present(TokenSpec { value_env: "T".into(), enabled: t.enabled }),
+            None => Managed::Absent,
+        });
+        let callback = want_callback.map(|w| match w {
+            Some((url, commands)) => Managed::Present(CallbackSpec { url, commands }),
+            None => Managed::Absent,
+        });
+        let live = LiveState {
+            callback: live_callback.map(|(url, commands)| CallbackBody { url, commands }),
+            token: if spec.is_some() { live_token.clone() } else { LiveToken::NotRead },
+        };
+        let fingerprint = desired.clone().flatten();
+        let plan = decide(&app_with_token(callback, spec), Ok(live), fingerprint.as_ref());
+        let commands: Vec<Command> = plan.calls.iter().map(|c| c.command).collect();
+        let token_calls: Vec<usize> = (0..commands.len())
+            .filter(|&i| matches!(commands[i], Command::SetCallbackToken | Command::DeleteCallbackToken))
+            .collect();
+        // The oracle: what the token part must do, from the two sides alone.
+        let expected = match (&desired, &live_token) {
+            (None, _) => None,
+            (Some(None), LiveToken::Present(_)) => Some((Action::Delete, Some(Command::DeleteCallbackToken))),
+            (Some(None), _) => Some((Action::NoOp, None)),
+            (Some(Some(_)), LiveToken::Missing | LiveToken::NotRead) => Some((Action::Create, Some(Command::SetCallbackToken))),
+            (Some(Some(want)), LiveToken::Present(have)) if want == have => Some((Action::NoOp, None)),
+            (Some(Some(_)), LiveToken::Present(_)) => Some((Action::Update, Some(Command::SetCallbackToken))),
+        };
+        prop_assert_eq!(plan.token.as_ref().map(|t| t.action), expected.map(|(a, _)| a));
+        let want_call = expected.and_then(|(_, call)| call);
+        prop_assert_eq!(token_calls.iter().map(|&i| commands[i]).collect::<Vec<_>>(), want_call.into_iter().collect::<Vec<_>>());
+        // A token is set before the callback is created or changed, and deleted after it.
+        for (i, command) in commands.iter().enumerate() {
+            if matches!(command, Command::SetCallback | Command::UpdateCallback | Command::DeleteCallback) {
+                for &t in &token_calls {
+                    match commands[t] {
+                        Command::SetCallbackToken => prop_assert!(t < i, "{:?}", commands),
+                        _ => prop_assert!(t > i, "{:?}", commands),
+                    }
+                }
+            }
+        }
+        prop_assert_eq!(plan.action == Action::NoOp, plan.calls.is_empty());
     }
 
     #[test]

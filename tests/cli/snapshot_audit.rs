@@ -1,26 +1,15 @@
 //! Every committed snapshot is output a user could see; none may hold a secret. This reads them
-//! all and looks for each secret the tests use, and for anything shaped like a UserSig.
+//! all (the integration tests' and the library's) and looks for each secret the tests use, and
+//! for anything shaped like a UserSig.
 
 use std::path::Path;
 
-use crate::support::SECRET_KEY;
+use crate::support::{ALL_SECRETS, SECRET_KEY};
 
-/// Every secret value the tests hand to livehook or to the emulator.
+/// Every secret value the tests hand to livehook or to the emulator: the shared list, and the
+/// keys and tokens of the example state file that the README's main job uses.
 fn test_secrets() -> Vec<String> {
-    let mut secrets: Vec<String> = [
-        SECRET_KEY,
-        crate::apply::NEW_TOKEN,
-        crate::apply::OLD_TOKEN,
-        crate::apply::LEGACY_TOKEN,
-        crate::emulator::TOKEN_VALUE,
-        crate::export::LIVE_TOKEN,
-        crate::token::DESIRED_TOKEN,
-        crate::token::LIVE_TOKEN,
-        crate::token::OTHER_LIVE_TOKEN,
-    ]
-    .map(str::to_owned)
-    .to_vec();
-    // The README's main job uses the example state file's keys.
+    let mut secrets: Vec<String> = ALL_SECRETS.iter().map(|s| s.to_string()).collect();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let state = std::fs::read_to_string(root.join("examples/emulator-state.json")).unwrap();
     let state: serde_json::Value = serde_json::from_str(&state).unwrap();
@@ -44,15 +33,22 @@ fn looks_like_usersig(text: &str) -> bool {
     })
 }
 
+/// The committed snapshots of both the integration tests and the library's unit tests.
+fn snapshots() -> Vec<std::path::PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    ["tests/cli/snapshots", "src/snapshots"]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(root.join(dir)).unwrap())
+        .map(|entry| entry.unwrap().path())
+        .collect()
+}
+
 #[test]
 fn no_snapshot_holds_a_secret() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cli/snapshots");
     let secrets = test_secrets();
-    let mut read = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        let text = std::fs::read_to_string(&path).unwrap();
-        read += 1;
+    let paths = snapshots();
+    for path in &paths {
+        let text = std::fs::read_to_string(path).unwrap();
         for secret in &secrets {
             assert!(
                 !text.contains(secret.as_str()),
@@ -71,7 +67,61 @@ fn no_snapshot_holds_a_secret() {
             path.display()
         );
     }
-    assert!(read > 20, "the snapshots directory was read ({read} files)");
+    assert!(
+        paths.len() > 20,
+        "the snapshots were read ({} files)",
+        paths.len()
+    );
+    assert!(
+        paths
+            .iter()
+            .any(|p| p.starts_with(Path::new(env!("CARGO_MANIFEST_DIR")).join("src"))),
+        "the library's snapshots were read too"
+    );
+}
+
+/// Shapes in which a test hands a secret to livehook or to the emulator. A value written in
+/// one of them outside `support.rs` would escape [`ALL_SECRETS`], and with it this audit and
+/// the leak sweep.
+const SECRET_LITERALS: [&str; 5] = [
+    // An emulator token: `token("value", ...)`.
+    r#"\btoken\(\s*""#,
+    // An environment variable holding a token or a key: `("HOOK_TOKEN", "value")`.
+    r#"_(TOKEN|KEY)",\s*""#,
+    // An app's key: `.secret_key = "value"` or `AppState::new("value")`.
+    r#"secret_key\s*=\s*""#,
+    r#"AppState::new\(\s*""#,
+    // A constant named as a secret: `const X_TOKEN: &str = "value"`.
+    r#"const\s+\w*(TOKEN|KEY|SECRET)\w*\s*:\s*&str\s*=\s*""#,
+];
+
+#[test]
+fn secret_values_are_declared_only_in_support() {
+    let shapes: Vec<regex::Regex> = SECRET_LITERALS
+        .iter()
+        .map(|shape| regex::Regex::new(shape).unwrap())
+        .collect();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cli");
+    let mut read = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.ends_with(".rs") || name == "support.rs" || name == "snapshot_audit.rs" {
+            continue;
+        }
+        read += 1;
+        let text = std::fs::read_to_string(&path).unwrap();
+        for shape in &shapes {
+            if let Some(found) = shape.find(&text) {
+                let line = text[..found.start()].lines().count() + 1;
+                panic!(
+                    "{name}:{line}: a secret written in place ({:?}); declare it in support.rs's `secrets!`",
+                    found.as_str()
+                );
+            }
+        }
+    }
+    assert!(read > 15, "the test sources were read ({read} files)");
 }
 
 #[test]

@@ -9,7 +9,9 @@
 //! - apply converges: the fault-free plan afterwards shows no changes, and every run's exit
 //!   code matches its report;
 //! - nothing is written twice: every planned write took effect exactly once, although answers
-//!   were lost after the write had been applied (stalls, truncated bodies);
+//!   were lost after the write had been applied (stalls, truncated bodies), and every write
+//!   request that reached the emulator, whatever it was answered, was the planned one or a
+//!   re-send after an attempt that had not taken effect;
 //! - a stalled request never hangs a run: stalls last longer than the whole test may take, so
 //!   one request that was not cut off by `--request-timeout` fails the time bound.
 
@@ -22,8 +24,8 @@ use livehook::emulator::{Emulator, FaultKind, Options, RecordedRequest, State};
 use serde_json::Value;
 
 use crate::support::{
-    CREATE_ROOM, DESTROY_ROOM, SECRET_KEY, callback, live_app, start_emulator, stderr, stdout,
-    token,
+    CREATE_ROOM, DESTROY_ROOM, SECRET_KEY, SOAK_OLD_TOKEN, SOAK_TOKEN, callback, live_app,
+    start_emulator, stderr, stdout, token,
 };
 
 const APPS: u64 = 200;
@@ -66,7 +68,6 @@ const FAULTY_RUN_FLAGS: [&str; 8] = [
 const MAX_RETRIES: usize = 4;
 
 const WANT_URL: &str = "https://hooks.example.com/live";
-const TOKEN: &str = "soak-TOKEN-4d1f09";
 
 /// What each app starts as, and what the desired state asks: eight kinds, in turn.
 fn app_kind(i: u64) -> u64 {
@@ -94,12 +95,12 @@ fn live_state() -> State {
             // rotate the token only
             6 => (
                 callback(WANT_URL, &[CREATE_ROOM]),
-                token("old-token-value", false),
+                token(SOAK_OLD_TOKEN, false),
             ),
             // delete callback and token
             _ => (
                 callback(WANT_URL, &[CREATE_ROOM]),
-                token("old-token-value", true),
+                token(SOAK_OLD_TOKEN, true),
             ),
         };
         (FIRST + i, live_app(cb, tok))
@@ -145,7 +146,7 @@ async fn run(dir: &Path, args: &[&str]) -> (Output, Duration) {
             .current_dir(&dir)
             .env_clear()
             .env("TIM_SECRET_KEY", SECRET_KEY)
-            .env("SOAK_TOKEN", TOKEN)
+            .env("SOAK_TOKEN", SOAK_TOKEN)
             .args(&args)
             .timeout(RUN_BOUND)
             .output()
@@ -359,6 +360,48 @@ async fn plan_and_apply_under_thirty_percent_faults_converge_without_writing_twi
     }
     assert!(applied.is_empty(), "writes to unplanned apps: {applied:?}");
 
+    // (c) Nothing is sent blindly: every write that reached the emulator, whatever it was
+    // answered, is accounted for. Each planned write arrives once, plus once more after each
+    // arrival that did not take effect (a retry, a re-send after reading back, or the next
+    // run); after the one that took effect it never arrives again, so a create re-sent after
+    // a lost answer (and answered 100300) fails here.
+    let mut arrivals: BTreeMap<(u64, String), Vec<RecordedRequest>> = BTreeMap::new();
+    for r in faulty.requests() {
+        if !r.command.starts_with("get_") {
+            arrivals
+                .entry((r.sdkappid.unwrap(), r.command.clone()))
+                .or_default()
+                .push(r);
+        }
+    }
+    let mut resent = 0;
+    for (name, (sdkappid, _, calls)) in &reference {
+        for command in calls {
+            let got = arrivals
+                .remove(&(*sdkappid, command.clone()))
+                .unwrap_or_default();
+            let (last, before) = got
+                .split_last()
+                .unwrap_or_else(|| panic!("{name}: {command} never arrived"));
+            assert!(
+                took_effect(last) && before.iter().all(|r| !took_effect(r)),
+                "{name}: {command} arrived {} times, not once plus once per arrival that did \
+                 not take effect: {got:?}",
+                got.len()
+            );
+            resent += before.len();
+        }
+    }
+    assert!(
+        arrivals.is_empty(),
+        "writes the plan did not ask for: {:?}",
+        arrivals.keys().collect::<Vec<_>>()
+    );
+    assert!(
+        resent > 0,
+        "the soak re-sent some writes that had not taken effect"
+    );
+
     let lost_writes = faulty
         .requests()
         .iter()
@@ -384,7 +427,8 @@ async fn plan_and_apply_under_thirty_percent_faults_converge_without_writing_twi
     );
     eprintln!(
         "soak: plan {plan_time:?} ({unreadable} unreadable apps), apply runs {runs:?}, \
-         {stalls} stalls, {lost_writes} write answers lost, {} requests, total {:?}",
+         {stalls} stalls, {lost_writes} write answers lost, {resent} writes re-sent, {} requests, \
+         total {:?}",
         faulty.requests().len(),
         soak_started.elapsed()
     );

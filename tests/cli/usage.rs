@@ -25,6 +25,7 @@ fn help_lists_every_command_and_exits_0() {
         );
     }
     let output = livehook(Path::new("."), &["plan", "--help"], &[]);
+    assert_eq!(output.status.code(), Some(0));
     assert!(stdout(&output).contains("--detailed-exitcode"));
 }
 
@@ -72,5 +73,6 @@ fn a_request_timeout_below_tencents_own_is_warned_about() {
         ],
         &[],
     );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(stderr(&output), "", "no warning at the default");
 }

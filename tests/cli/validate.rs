@@ -12,6 +12,9 @@ use std::time::Duration;
 
 use assert_cmd::Command;
 use livehook::config::{SourceFile, load_source};
+use saphyr::{LoadableYamlNode, YamlOwned};
+
+use crate::support::{livehook, stderr, stdout};
 
 const FIXTURES: &str = "tests/fixtures/validate";
 
@@ -452,8 +455,8 @@ apps:
 "#;
 
 /// Thousands of corruptions of valid files (bytes changed, dropped, spliced in, copied), checked
-/// in-process (the binary runs the same `config` code): each gives apps or diagnostics, never a
-/// panic, and every diagnostic has a position and is livehook's own wording (not an internal
+/// in-process (the binary runs the same `config` code): each gives apps (named as in the text)
+/// or errors, never both, never a panic, and every diagnostic has a position and is livehook's own wording (not an internal
 /// error or jsonschema's raw message).
 #[test]
 fn mutated_files_never_panic() {
@@ -496,6 +499,7 @@ fn mutated_files_never_panic() {
         state ^= state << 17;
         (state % bound.max(1) as u64) as usize
     };
+    let mut counted = 0;
     for round in 0..6_000 {
         let mut bytes = seeds[round % seeds.len()].clone();
         for _ in 0..1 + next(4) {
@@ -520,8 +524,46 @@ fn mutated_files_never_panic() {
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let source = SourceFile::new(format!("mutant-{round}.yaml"), text.clone());
         let outcome = std::panic::catch_unwind(|| load_source(&source));
-        let (_apps, diagnostics) =
+        let (apps, diagnostics) =
             outcome.unwrap_or_else(|_| panic!("panic on mutant {round}:\n{text}"));
+        // Apps or errors, never both, never neither: a file with an error yields no app to act
+        // on, and one without yields the apps it declares, each named once, as written.
+        let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+        assert!(
+            (errors == 0) != apps.is_empty(),
+            "mutant {round}: {} apps and {errors} errors\n{text}",
+            apps.len()
+        );
+        // As many apps as the file's `apps` mapping has keys, counted by saphyr's own loader.
+        if errors == 0 {
+            let declared = YamlOwned::load_from_str(&text)
+                .ok()
+                .and_then(|docs| docs.into_iter().next())
+                .and_then(|doc| {
+                    let top = doc.as_mapping()?;
+                    let (_, apps) = top.iter().find(|(k, _)| k.as_str() == Some("apps"))?;
+                    apps.as_mapping().map(|m| m.len())
+                });
+            if let Some(declared) = declared {
+                assert_eq!(
+                    apps.len(),
+                    declared,
+                    "mutant {round}: apps resolved\n{text}"
+                );
+                counted += 1;
+            }
+        }
+        let mut names: Vec<&str> = apps.iter().map(|a| a.name.as_str()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), apps.len(), "mutant {round}: a name twice");
+        for app in &apps {
+            assert!(
+                !app.name.is_empty() && text.contains(&app.name),
+                "mutant {round}: app {:?} is not in the text\n{text}",
+                app.name
+            );
+        }
         for d in &diagnostics {
             assert!(!d.message.is_empty());
             assert!(
@@ -541,4 +583,20 @@ fn mutated_files_never_panic() {
             );
         }
     }
+    assert!(
+        counted > 500,
+        "only {counted} valid mutants had their apps counted"
+    );
+}
+
+#[test]
+fn a_file_named_twice_is_read_once() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let output = livehook(
+        root,
+        &["validate", "examples/livehook.yaml", "examples/"],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "Valid: 5 apps in 1 file.\n");
 }
