@@ -165,7 +165,11 @@ fn selected_apps(args: &ExportArgs, streams: &mut Streams) -> Option<Vec<App>> {
             if let Err(problem) = config::check_endpoint(url) {
                 report_error(
                     streams,
-                    &format!("--endpoint {url}: {problem}"),
+                    &if problem.may_quote_endpoint() {
+                        format!("--endpoint {url}: {problem}")
+                    } else {
+                        format!("--endpoint: {problem}")
+                    },
                     Some("give a base URL such as https://adminapisgp.im.qcloud.com"),
                 );
                 return None;
@@ -181,14 +185,14 @@ fn selected_apps(args: &ExportArgs, streams: &mut Streams) -> Option<Vec<App>> {
             return None;
         }
     };
-    if !is_env_name(&args.secret_key_env) {
+    // Not repeated: what was passed may be the secret key itself, pasted in the wrong place.
+    if !is_env_name(&args.secret_key_env) || config::looks_like_secret(&args.secret_key_env) {
         report_error(
             streams,
-            &format!(
-                "--secret-key-env {} is not an environment variable name",
-                args.secret_key_env
-            ),
-            Some(&format!("names match {ENV_NAME_PATTERN}")),
+            "--secret-key-env is not the name of an environment variable (the value is not shown: it may be a secret)",
+            Some(&format!(
+                "names match {ENV_NAME_PATTERN}, e.g. TIM_SECRET_KEY"
+            )),
         );
         return None;
     }

@@ -318,6 +318,14 @@ pub enum EndpointProblem {
     Insecure,
 }
 
+impl EndpointProblem {
+    /// Whether a message may repeat the endpoint next to this problem: not when its text is the
+    /// problem (a control character, a password).
+    pub fn may_quote_endpoint(self) -> bool {
+        !matches!(self, EndpointProblem::Text(_))
+    }
+}
+
 impl std::fmt::Display for EndpointProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {

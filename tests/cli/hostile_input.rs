@@ -366,3 +366,55 @@ async fn export_warns_of_a_live_url_that_will_not_validate() {
     );
     assert!(!warning.contains(PASSWORD), "{warning}");
 }
+
+#[test]
+fn export_endpoint_with_credentials_is_refused_without_repeating_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = format!("https://ops:{PASSWORD}@adminapisgp.im.qcloud.com");
+    let output = livehook(
+        dir.path(),
+        &[
+            "export",
+            "--sdkappid",
+            "1400000001",
+            "--endpoint",
+            &endpoint,
+        ],
+        &[],
+    );
+    assert_ne!(output.status.code(), Some(0));
+    let text = stderr(&output);
+    assert!(
+        text.contains(
+            "--endpoint: the endpoint contains a user name or password (`user:password@` before the host)"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains(PASSWORD), "{text}");
+}
+
+#[test]
+fn export_secret_key_env_holding_a_key_is_refused_without_repeating_it() {
+    let dir = tempfile::tempdir().unwrap();
+    for value in PASTED {
+        let output = livehook(
+            dir.path(),
+            &[
+                "export",
+                "--sdkappid",
+                "1400000001",
+                "--region",
+                "singapore",
+                "--secret-key-env",
+                value,
+            ],
+            &[],
+        );
+        assert_ne!(output.status.code(), Some(0));
+        let all = format!("{}{}", stdout(&output), stderr(&output));
+        assert!(all.contains("--secret-key-env is not the name"), "{all}");
+        if let Some(run) = leaks(value, &all) {
+            panic!("shows `{run}` of the pasted value:\n{all}");
+        }
+    }
+}
