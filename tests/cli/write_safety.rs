@@ -194,3 +194,23 @@ async fn a_livehook_bug_is_reported_as_one() {
     );
     assert!(writes(&s.emulator).is_empty(), "nothing was sent");
 }
+
+/// A task that panics (a livehook bug) loses only its own result, which apply and plan report
+/// through `AppError::bug`: a bug, never a failure of Tencent's to retry later.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_panicked_task_is_reported_as_a_livehook_bug() {
+    let results = livehook::fanout::bounded(vec![1, 2, 3], 2, |n| async move {
+        assert_ne!(n, 2, "an invariant livehook broke");
+        n
+    })
+    .await;
+    assert_eq!(results, [Some(1), None, Some(3)]);
+    let error = livehook::plan::AppError::bug("applying this app failed unexpectedly");
+    let hint = error.hint.as_deref().unwrap();
+    assert!(
+        hint.starts_with("this is a bug in livehook, please report it"),
+        "{hint}"
+    );
+    assert!(error.command.is_none() && error.code.is_none());
+    assert_eq!(error.brief(), "applying this app failed unexpectedly");
+}
