@@ -5,7 +5,9 @@
 
 use std::path::Path;
 
-use crate::support::{livehook, stderr, stdout};
+use crate::support::{
+    PASTED_TOKEN_PADDED, PASTED_TOKEN_UNPADDED, SECRET_KEY, URL_PASSWORD, livehook, stderr, stdout,
+};
 
 /// Writes `livehook.yaml` into a fresh directory.
 fn file(yaml: &str) -> tempfile::TempDir {
@@ -104,7 +106,7 @@ const URLS: &[(&str, &str)] = &[
     ),
 ];
 
-const PASSWORD: &str = "hunter2-s3cr3t";
+const PASSWORD: &str = URL_PASSWORD;
 
 #[test]
 fn a_callback_url_is_checked_as_the_exact_text_sent() {
@@ -223,11 +225,7 @@ fn credentials_in_a_url_are_refused_without_showing_them() {
 }
 
 /// A 64-hex-digit secret key, a padded base64 token and an unpadded one.
-const PASTED: &[&str] = &[
-    "3f1c2d4e5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d",
-    "dGhpcyBpcyBhIHdlYmhvb2sgdG9rZW4rL3ZhbHVl+/8=",
-    "Q2hhdFRva2VuOTkxMjM0NTY3ODlBYmNkZWZnaA",
-];
+const PASTED: &[&str] = &[SECRET_KEY, PASTED_TOKEN_PADDED, PASTED_TOKEN_UNPADDED];
 
 /// Where a pasted value goes: the file, the field named in the message, and its line and
 /// column.
@@ -344,7 +342,7 @@ fn real_variable_names_pass() {
 /// with a warning that names the app and the problem without quoting the URL.
 #[tokio::test(flavor = "multi_thread")]
 async fn export_warns_of_a_live_url_that_will_not_validate() {
-    use crate::support::{CREATE_ROOM, SECRET_KEY, callback, live_app, setup};
+    use crate::support::{CREATE_ROOM, callback, live_app, setup};
     let live = format!("https://deploy:{PASSWORD}@hooks.example.com/tim\n::error::x");
     let state = livehook::emulator::State {
         apps: [(1400000001, live_app(callback(&live, &[CREATE_ROOM]), None))]

@@ -9,8 +9,8 @@ use livehook::plan::{self, LiveState, token::TokenState};
 use livehook::tim::client::{Client, ClientOptions, Secret, Target};
 
 use crate::support::{
-    CREATE_ROOM, SDKAPPID, SECRET_KEY, callback, live_app, livehook, seeded_state, setup, stderr,
-    stdout, token, writes,
+    CLASH_DASH_TOKEN, CLASH_UNDERSCORE_TOKEN, CREATE_ROOM, SDKAPPID, SECRET_KEY, callback,
+    live_app, livehook, seeded_state, setup, stderr, stdout, token, writes,
 };
 
 fn one_callback(endpoint: &str) -> String {
@@ -65,9 +65,6 @@ async fn a_write_answered_by_a_gateway_error_after_it_took_effect_is_read_back_n
     }
 }
 
-const TOKEN_DASH: &str = "token-of-prod-dash-5c1e";
-const TOKEN_UNDERSCORE: &str = "token-of-prod-underscore-9a7b";
-
 /// `prod-sg` and `prod_sg` would both suggest `PROD_SG_HOOK_TOKEN`: each gets its own variable,
 /// and the export validates and plans back to no changes with each token in its variable.
 #[tokio::test(flavor = "multi_thread")]
@@ -75,8 +72,11 @@ async fn export_gives_apps_whose_names_clash_their_own_token_variables() {
     let hook = || callback("https://hooks.example.com/tim", &[CREATE_ROOM]);
     let state = State {
         apps: [
-            (1400000001, live_app(hook(), token(TOKEN_DASH, true))),
-            (1400000002, live_app(hook(), token(TOKEN_UNDERSCORE, false))),
+            (1400000001, live_app(hook(), token(CLASH_DASH_TOKEN, true))),
+            (
+                1400000002,
+                live_app(hook(), token(CLASH_UNDERSCORE_TOKEN, false)),
+            ),
         ]
         .into_iter()
         .collect(),
@@ -91,15 +91,9 @@ async fn export_gives_apps_whose_names_clash_their_own_token_variables() {
     let output = livehook(s.dir.path(), &["export"], &key);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let exported = stdout(&output);
-    for name in [
-        "PROD_SG_1400000001_HOOK_TOKEN",
-        "PROD_SG_1400000002_HOOK_TOKEN",
-    ] {
-        assert_eq!(
-            exported.matches(&format!("value_env: {name}")).count(),
-            1,
-            "{exported}"
-        );
+    for sdkappid in [1400000001, 1400000002] {
+        let line = format!("value_env: PROD_SG_{sdkappid}_HOOK_TOKEN");
+        assert_eq!(exported.matches(&line).count(), 1, "{exported}");
     }
     assert!(
         !exported.contains("value_env: PROD_SG_HOOK_TOKEN"),
@@ -113,8 +107,8 @@ async fn export_gives_apps_whose_names_clash_their_own_token_variables() {
         &["plan", "exported.yaml", "--detailed-exitcode"],
         &[
             ("TIM_SECRET_KEY", SECRET_KEY),
-            ("PROD_SG_1400000001_HOOK_TOKEN", TOKEN_DASH),
-            ("PROD_SG_1400000002_HOOK_TOKEN", TOKEN_UNDERSCORE),
+            ("PROD_SG_1400000001_HOOK_TOKEN", CLASH_DASH_TOKEN),
+            ("PROD_SG_1400000002_HOOK_TOKEN", CLASH_UNDERSCORE_TOKEN),
         ],
     );
     assert_eq!(plan.status.code(), Some(0), "{}", stdout(&plan));
