@@ -26,14 +26,15 @@ fn only_diagnostic(dir: &Path) -> serde_json::Value {
     diagnostics[0].clone()
 }
 
-/// `url` is written into the callback (line 7, column 12) and into an endpoint (line 5,
-/// column 15) as the YAML text given (a double-quoted scalar with escapes, usually).
+/// A file whose callback `url` (line 7, column 12) is the YAML text given: a double-quoted
+/// scalar with escapes, usually.
 fn callback_file(url: &str) -> String {
     format!(
         "version: 1\napps:\n  prod:\n    sdkappid: 1400000001\n    region: singapore\n    callback:\n      url: {url}\n      commands: [Live.CallbackAfterCreateRoom]\n"
     )
 }
 
+/// A file whose app `endpoint` (line 5, column 15) is the YAML text given.
 fn endpoint_file(url: &str) -> String {
     format!("version: 1\napps:\n  prod:\n    sdkappid: 1400000001\n    endpoint: {url}\n")
 }
@@ -106,8 +107,6 @@ const URLS: &[(&str, &str)] = &[
     ),
 ];
 
-const PASSWORD: &str = URL_PASSWORD;
-
 #[test]
 fn a_callback_url_is_checked_as_the_exact_text_sent() {
     for (url, wording) in URLS {
@@ -139,9 +138,9 @@ fn no_format_repeats_the_hostile_text() {
     let urls = [
         r#""https://hooks.example.com/tim\n::error file=x,line=1::owned""#.to_owned(),
         r#""https://hooks.example.com/\e[31mred\u202E""#.to_owned(),
-        format!("https://deploy:{PASSWORD}@hooks.example.com/tim"),
+        format!("https://deploy:{URL_PASSWORD}@hooks.example.com/tim"),
         // Reported for the line feed, hidden for the password all the same.
-        format!(r#""https://deploy:{PASSWORD}@hooks.example.com/tim\n""#),
+        format!(r#""https://deploy:{URL_PASSWORD}@hooks.example.com/tim\n""#),
     ];
     for url in &urls {
         let dir = file(&callback_file(url));
@@ -161,7 +160,7 @@ fn no_format_repeats_the_hostile_text() {
                         .any(|l| l.trim_start().starts_with("::error file=x")),
                     "{url} {format}: {text}"
                 );
-                assert!(!text.contains(PASSWORD), "{url} {format}: {text}");
+                assert!(!text.contains(URL_PASSWORD), "{url} {format}: {text}");
             }
         }
     }
@@ -171,25 +170,31 @@ fn no_format_repeats_the_hostile_text() {
 fn credentials_in_a_url_are_refused_without_showing_them() {
     let cases = [
         (
-            callback_file(&format!("https://deploy:{PASSWORD}@hooks.example.com/tim")),
+            callback_file(&format!(
+                "https://deploy:{URL_PASSWORD}@hooks.example.com/tim"
+            )),
             "livehook::invalid_url",
             "callback url",
             (7, 12),
         ),
         (
-            callback_file(&format!("\"https:deploy:{PASSWORD}@hooks.example.com\"")),
+            callback_file(&format!(
+                "\"https:deploy:{URL_PASSWORD}@hooks.example.com\""
+            )),
             "livehook::invalid_url",
             "callback url",
             (7, 12),
         ),
         (
-            callback_file(&format!("https://deploy:{PASSWORD}@")),
+            callback_file(&format!("https://deploy:{URL_PASSWORD}@")),
             "livehook::invalid_url",
             "callback url",
             (7, 12),
         ),
         (
-            endpoint_file(&format!("https://ops:{PASSWORD}@adminapisgp.im.qcloud.com")),
+            endpoint_file(&format!(
+                "https://ops:{URL_PASSWORD}@adminapisgp.im.qcloud.com"
+            )),
             "livehook::invalid_endpoint",
             "endpoint",
             (5, 15),
@@ -212,7 +217,7 @@ fn credentials_in_a_url_are_refused_without_showing_them() {
             let output = livehook(dir.path(), args, &[]);
             assert_eq!(output.status.code(), Some(1), "{args:?}");
             let all = format!("{}{}", stdout(&output), stderr(&output));
-            assert!(!all.contains(PASSWORD), "{args:?}: {all}");
+            assert!(!all.contains(URL_PASSWORD), "{args:?}: {all}");
             assert!(!all.contains("deploy:"), "{args:?}: {all}");
             if args == ["validate"] {
                 assert!(
@@ -343,7 +348,7 @@ fn real_variable_names_pass() {
 #[tokio::test(flavor = "multi_thread")]
 async fn export_warns_of_a_live_url_that_will_not_validate() {
     use crate::support::{CREATE_ROOM, callback, live_app, setup};
-    let live = format!("https://deploy:{PASSWORD}@hooks.example.com/tim\n::error::x");
+    let live = format!("https://deploy:{URL_PASSWORD}@hooks.example.com/tim\n::error::x");
     let state = livehook::emulator::State {
         apps: [(1400000001, live_app(callback(&live, &[CREATE_ROOM]), None))]
             .into_iter()
@@ -362,13 +367,13 @@ async fn export_warns_of_a_live_url_that_will_not_validate() {
         ),
         "{warning}"
     );
-    assert!(!warning.contains(PASSWORD), "{warning}");
+    assert!(!warning.contains(URL_PASSWORD), "{warning}");
 }
 
 #[test]
 fn export_endpoint_with_credentials_is_refused_without_repeating_them() {
     let dir = tempfile::tempdir().unwrap();
-    let endpoint = format!("https://ops:{PASSWORD}@adminapisgp.im.qcloud.com");
+    let endpoint = format!("https://ops:{URL_PASSWORD}@adminapisgp.im.qcloud.com");
     let output = livehook(
         dir.path(),
         &[
@@ -388,7 +393,7 @@ fn export_endpoint_with_credentials_is_refused_without_repeating_them() {
         ),
         "{text}"
     );
-    assert!(!text.contains(PASSWORD), "{text}");
+    assert!(!text.contains(URL_PASSWORD), "{text}");
 }
 
 #[test]
