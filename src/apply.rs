@@ -85,6 +85,15 @@ impl AppOutcome {
     pub fn without_calls(plan: &AppPlan, status: Status) -> AppOutcome {
         AppOutcome::new(plan, Vec::new(), status)
     }
+
+    /// The outcome of an app that is not written to: a read error, or nothing to change.
+    pub fn unapplied(plan: &AppPlan) -> AppOutcome {
+        let status = match &plan.error {
+            Some(error) => Status::Failed(error.clone()),
+            None => Status::NoChange,
+        };
+        AppOutcome::without_calls(plan, status)
+    }
 }
 
 /// Counts for the closing line. An app counts once, by its planned action, however many parts
@@ -152,6 +161,57 @@ pub async fn apply_all(client: &Client, jobs: Vec<Job>, parallelism: usize) -> V
             })
         })
         .collect()
+}
+
+/// An app in apply: to be written, or already settled (no change, a read error, a refusal).
+/// Both are boxed: a list of them is built once per run, and boxing keeps the variants equal.
+#[derive(Debug)]
+pub enum Candidate {
+    Apply(Box<Job>),
+    Settled(Box<AppOutcome>),
+}
+
+impl Candidate {
+    /// The app as its plan says: written when the plan changes it, settled otherwise.
+    pub fn from_plan(app: App, credentials: Credentials, plan: AppPlan) -> Candidate {
+        if plan.action.is_change() {
+            Candidate::Apply(Box::new(Job {
+                app,
+                credentials,
+                plan,
+            }))
+        } else {
+            Candidate::Settled(Box::new(AppOutcome::unapplied(&plan)))
+        }
+    }
+}
+
+/// Applies the jobs among `candidates` (at most `parallelism` at a time) and returns every
+/// outcome in the candidates' order, the settled ones included, so that a report lists the apps
+/// as the plan did.
+pub async fn apply_candidates(
+    client: &Client,
+    candidates: Vec<Candidate>,
+    parallelism: usize,
+) -> Vec<AppOutcome> {
+    let mut slots: Vec<Option<AppOutcome>> = Vec::with_capacity(candidates.len());
+    let mut jobs = Vec::new();
+    let mut job_slots = Vec::new();
+    for candidate in candidates {
+        match candidate {
+            Candidate::Apply(job) => {
+                job_slots.push(slots.len());
+                slots.push(None);
+                jobs.push(*job);
+            }
+            Candidate::Settled(outcome) => slots.push(Some(*outcome)),
+        }
+    }
+    let done = apply_all(client, jobs, parallelism).await;
+    for (slot, outcome) in job_slots.into_iter().zip(done) {
+        slots[slot] = Some(outcome);
+    }
+    slots.into_iter().flatten().collect()
 }
 
 /// Sends one app's calls, then reads it back.

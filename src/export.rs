@@ -18,6 +18,8 @@ use saphyr::{Mapping, Scalar, Yaml, YamlEmitter};
 
 use crate::config::model::{ABSENT, DEFAULT_IDENTIFIER, DEFAULT_SECRET_KEY_ENV, FORMAT_VERSION};
 use crate::config::{App, Location, Managed};
+use crate::credentials::Credentials;
+use crate::plan::{AppError, LiveState};
 use crate::tim::command_words;
 use crate::tim::wire::CallbackBody;
 
@@ -41,6 +43,65 @@ pub struct ExportedToken {
     /// The variable the value is to be put in.
     pub value_env: String,
     pub enabled: bool,
+}
+
+/// The apps as export resolves their credentials: without their token, because export never
+/// needs a token's value (it writes only the variable the value goes in), so no token variable
+/// is asked for. [`read_every_token`] then has the token read all the same.
+pub fn without_tokens(apps: &[App]) -> Vec<App> {
+    apps.iter()
+        .map(|a| App {
+            token: None,
+            ..a.clone()
+        })
+        .collect()
+}
+
+/// Has every app's token read, whatever its file says: export shows a live token even where the
+/// desired state leaves it unmanaged.
+pub fn read_every_token(credentials: &mut [Credentials]) {
+    for c in credentials {
+        c.reads_token = true;
+    }
+}
+
+/// An app whose live state could not be read, and why.
+#[derive(Debug)]
+pub struct Unreadable<'a> {
+    pub app: &'a App,
+    pub error: AppError,
+}
+
+/// The export of `apps` from their live state (read in the same order). Every app that could not
+/// be read is an error: a file missing some apps would be mistaken for the whole picture.
+pub fn from_live(
+    apps: &[App],
+    live: Vec<Result<LiveState, AppError>>,
+) -> Result<Vec<ExportedApp>, Vec<Unreadable<'_>>> {
+    let mut exported = Vec::with_capacity(apps.len());
+    let mut unreadable = Vec::new();
+    for ((app, live), value_env) in apps.iter().zip(live).zip(token_envs(apps)) {
+        match live {
+            Ok(live) => exported.push(ExportedApp {
+                name: app.name.clone(),
+                sdkappid: app.sdkappid,
+                location: app.location.clone(),
+                identifier: app.identifier.clone(),
+                secret_key_env: app.secret_key_env.clone(),
+                callback: live.callback,
+                token: live.token.state().map(|t| ExportedToken {
+                    value_env,
+                    enabled: t.enabled,
+                }),
+            }),
+            Err(error) => unreadable.push(Unreadable { app, error }),
+        }
+    }
+    if unreadable.is_empty() {
+        Ok(exported)
+    } else {
+        Err(unreadable)
+    }
 }
 
 /// A variable name for an app's token: the app's name in upper case, non-alphanumerics as `_`,

@@ -25,6 +25,9 @@ pub use suggest::did_you_mean;
 use crate::tim::region::Region;
 use yaml::{Document, escape_pointer};
 
+/// The desired-state file commands read when given no path.
+pub const DEFAULT_PATH: &str = "livehook.yaml";
+
 /// Files larger than this are refused before parsing: a desired state for thousands of apps is
 /// well under a megabyte.
 const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
@@ -148,6 +151,50 @@ pub fn load(paths: &[PathBuf]) -> Result<DesiredState, Vec<ConfigDiagnostic>> {
         files,
         warnings: diagnostics,
     })
+}
+
+/// `--target` names that are not apps of the desired state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownTargets {
+    pub unknown: Vec<String>,
+    /// Every app's name, to list what could have been meant.
+    pub known: Vec<String>,
+}
+
+impl UnknownTargets {
+    /// The closest app name to the first unknown target that is close to any.
+    pub fn suggestion(&self) -> Option<&str> {
+        self.unknown
+            .iter()
+            .find_map(|t| did_you_mean(t, self.known.iter().map(String::as_str)))
+    }
+}
+
+impl DesiredState {
+    /// The apps named in `targets` (every app when it is empty), in the desired state's order.
+    /// Names that match no app are an error rather than ignored: a typo must not silently plan
+    /// nothing.
+    pub fn select(self, targets: &[String]) -> Result<Vec<App>, UnknownTargets> {
+        if targets.is_empty() {
+            return Ok(self.apps);
+        }
+        let unknown: Vec<String> = targets
+            .iter()
+            .filter(|t| !self.apps.iter().any(|a| &a.name == *t))
+            .cloned()
+            .collect();
+        if !unknown.is_empty() {
+            return Err(UnknownTargets {
+                unknown,
+                known: self.apps.into_iter().map(|a| a.name).collect(),
+            });
+        }
+        Ok(self
+            .apps
+            .into_iter()
+            .filter(|a| targets.contains(&a.name))
+            .collect())
+    }
 }
 
 /// Validates one source text and resolves its apps (none when it has errors).
@@ -380,7 +427,9 @@ fn read_source(path: &Path) -> Result<SourceFile, Box<ConfigDiagnostic>> {
     let metadata = std::fs::metadata(path).map_err(|e| {
         unreadable(
             io_reason(&e),
-            "pass the path of a desired-state file or directory (default: livehook.yaml)",
+            &format!(
+                "pass the path of a desired-state file or directory (default: {DEFAULT_PATH})"
+            ),
         )
     })?;
     if metadata.len() > MAX_FILE_BYTES {

@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::token::{self, LiveToken};
-use super::{Action, AppPlan, LiveState, PlannedCall};
+use super::token::{self, LiveToken, TokenState};
+use super::{Action, AppError, AppPlan, LiveState, PlannedCall};
 use crate::atomic_file;
 use crate::config::{App, CallbackSpec, Location, Managed, Origin, Position, TokenSpec};
 use crate::tim::region::Region;
@@ -329,6 +329,67 @@ impl SavedApp {
             Some(Managed::Present(t)) => Some(&t.fingerprint),
             _ => None,
         }
+    }
+}
+
+/// A saved plan's app, decided again against its live state at apply time.
+#[derive(Debug)]
+pub enum Recheck {
+    /// The live state is still the one the plan was made from (or could not be read, which the
+    /// plan's error says): the plan decided again from the saved desired state.
+    Current(AppPlan),
+    /// The live state moved since the plan, or the token variable holds another value: the app
+    /// must not be written. The plan shows the saved action; the reasons say what moved.
+    Moved { plan: AppPlan, reasons: Vec<String> },
+}
+
+/// Decides `app` (`saved.to_app(…)`) again from `live`, its state now, and refuses it when that
+/// is not the state the plan was made from. `desired_token` is the keyed fingerprint of the value
+/// in the token variable now, as for [`super::decide`].
+pub fn recheck(
+    saved: &SavedApp,
+    app: &App,
+    live: Result<LiveState, AppError>,
+    desired_token: Option<&TokenState>,
+) -> Recheck {
+    let now = match live {
+        Ok(now) => now,
+        Err(error) => return Recheck::Current(super::decide(app, Err(error), desired_token)),
+    };
+    let mut reasons = stale(&saved.live.to_live_state(), &now, &saved.live_fingerprint);
+    if let (Some(planned), Some(value)) = (saved.planned_token_fingerprint(), desired_token) {
+        if planned != value.fingerprint {
+            reasons.push(format!(
+                "the token in {} is not the one the plan was made with",
+                token_variable(app)
+            ));
+        }
+    }
+    let mut plan = super::decide(app, Ok(now), desired_token);
+    if reasons.is_empty() {
+        return Recheck::Current(plan);
+    }
+    reasons.push("plan again to see what this app needs now".into());
+    plan.action = saved.action;
+    Recheck::Moved { plan, reasons }
+}
+
+/// What moved since the plan, in words; empty when nothing did.
+fn stale(planned: &LiveState, now: &LiveState, planned_fingerprint: &str) -> Vec<String> {
+    let moved = moved(planned, now);
+    if moved.is_empty() && now.fingerprint() != planned_fingerprint {
+        // The fingerprint tells apart what `moved` does not put into words (a token that was not
+        // read and one that is missing, say): refuse rather than write over a state nobody has
+        // seen.
+        return vec!["the live state moved since the plan".into()];
+    }
+    moved
+}
+
+fn token_variable(app: &App) -> String {
+    match &app.token {
+        Some(Managed::Present(t)) => t.value_env.clone(),
+        _ => "its variable".into(),
     }
 }
 

@@ -85,14 +85,7 @@ fn headline(summary: &Summary, apps: usize) -> String {
             super::apps(apps)
         );
     }
-    let mut line = format!(
-        "Plan: {} to create, {} to update, {} to delete, {} unchanged",
-        summary.create, summary.update, summary.delete, summary.no_op
-    );
-    if summary.error > 0 {
-        let _ = write!(line, ", {} failed", summary.error);
-    }
-    line
+    super::text::summary_line(summary)
 }
 
 fn action_label(action: Action) -> &'static str {

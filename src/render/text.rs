@@ -39,6 +39,17 @@ pub fn render(plans: &[AppPlan]) -> String {
         );
         return out;
     }
+    let _ = writeln!(
+        out,
+        "{}",
+        paint(BOLD, &format!("{}.", summary_line(&summary)))
+    );
+    out
+}
+
+/// "Plan: 1 to create, 0 to update, 0 to delete, 2 unchanged, 1 failed" (without a full stop):
+/// the one wording of the counts, shared with the markdown report.
+pub(super) fn summary_line(summary: &Summary) -> String {
     let mut line = format!(
         "Plan: {} to create, {} to update, {} to delete, {} unchanged",
         summary.create, summary.update, summary.delete, summary.no_op
@@ -46,9 +57,7 @@ pub fn render(plans: &[AppPlan]) -> String {
     if summary.error > 0 {
         let _ = write!(line, ", {} failed", summary.error);
     }
-    line.push('.');
-    let _ = writeln!(out, "{}", paint(BOLD, &line));
-    out
+    line
 }
 
 fn heading(out: &mut String, plan: &AppPlan, what: &str) {

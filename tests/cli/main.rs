@@ -11,6 +11,7 @@ mod export;
 mod fuzz_regressions;
 mod hostile_input;
 mod plan;
+mod prompt;
 mod properties;
 mod rate_limit;
 mod secrets;
