@@ -13,8 +13,8 @@ use super::output::Streams;
 use super::session::{Session, load_emulator_seed, runtime};
 use crate::apply::{self, AppOutcome, ApplySummary, Candidate, Status};
 use crate::config::App;
-use crate::plan;
 use crate::plan::saved::{self, Recheck, SavedPlan};
+use crate::plan::{self, AppPlan};
 use crate::render;
 
 /// What apply works from.
@@ -141,11 +141,19 @@ fn apply_saved(
     {
         let desired_token = credentials.token.as_ref().map(|t| &t.state);
         match saved::recheck(saved_app, &app, live, desired_token) {
-            Recheck::Moved { plan, reasons } => candidates.push(Candidate::Settled(Box::new(
-                AppOutcome::without_calls(&plan, Status::Refused(reasons)),
-            ))),
+            Recheck::Moved {
+                plan,
+                planned,
+                reasons,
+            } => {
+                let refused = AppOutcome {
+                    action: Some(planned),
+                    ..AppOutcome::without_calls(&plan, Status::Refused(reasons))
+                };
+                candidates.push(Candidate::Settled(Box::new(refused)));
+            }
             Recheck::Current(plan) => {
-                if plan.error.is_none() {
+                if plan.decision.is_ok() {
                     shown.push(plan.clone());
                 }
                 candidates.push(Candidate::from_plan(app, credentials, plan));
@@ -176,7 +184,7 @@ fn apply_saved(
         }
         return Ok(Outcome::Success);
     }
-    if args.format == ApplyFormat::Text && shown.iter().any(|p| p.action.is_change()) {
+    if args.format == ApplyFormat::Text && shown.iter().any(AppPlan::is_change) {
         let _ = streams
             .out
             .write_all(render::text::render(&shown).as_bytes());

@@ -41,13 +41,13 @@ pub fn run(args: &PlanArgs, streams: &mut Streams) -> Result<Outcome, CliError> 
             .filter(|p| match gate {
                 // Part by part: an app that deletes its callback while creating a token counts
                 // as an update overall, and must still trip the gate.
-                FailOn::Delete => {
-                    p.callback
+                FailOn::Delete => p.decision.as_ref().is_ok_and(|d| {
+                    d.callback
                         .as_ref()
                         .is_some_and(|c| c.action == Action::Delete)
-                        || p.token.as_ref().is_some_and(|t| t.action == Action::Delete)
-                }
-                FailOn::Change => p.action.is_change(),
+                        || d.token.as_ref().is_some_and(|t| t.action == Action::Delete)
+                }),
+                FailOn::Change => p.is_change(),
             })
             .map(|p| p.name.as_str())
             .collect();

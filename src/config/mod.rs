@@ -14,15 +14,16 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub use checks::{EndpointProblem, check_endpoint, is_loopback, parse_http_url};
 pub use diagnostic::{ConfigDiagnostic, SourceFile};
-pub use model::{CallbackSpec, Managed, TokenSpec};
+pub use model::{Managed, TokenSpec};
 pub use pasted_secret::looks_like_secret;
 pub use suggest::did_you_mean;
 
 use crate::tim::region::Region;
+use crate::tim::wire::Callback;
 use yaml::{Document, escape_pointer};
 
 /// The desired-state file commands read when given no path.
@@ -32,8 +33,10 @@ pub const DEFAULT_PATH: &str = "livehook.yaml";
 /// well under a megabyte.
 const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
-/// Where an app's REST calls go.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// Where an app's REST calls go. Saved plans record it as `{"region": NAME}` or
+/// `{"endpoint": URL}`; serde refuses a region name livehook does not know.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Location {
     Region(Region),
     /// A base URL such as `http://127.0.0.1:8080`, without a trailing slash.
@@ -102,7 +105,7 @@ pub struct App {
     pub identifier: String,
     pub secret_key_env: String,
     /// `None`: unmanaged (read and shown, never changed).
-    pub callback: Option<Managed<CallbackSpec>>,
+    pub callback: Option<Managed<Callback>>,
     /// `None`: unmanaged.
     pub token: Option<Managed<TokenSpec>>,
     pub origin: Origin,
@@ -257,7 +260,8 @@ fn resolve(file: model::DesiredStateFile, doc: &Document, source: &SourceFile) -
             let base = format!("/apps/{}", escape_pointer(&name));
             // An app's own region or endpoint beats either from defaults; the checks guarantee
             // that one applies and that no level sets both.
-            let location = match (&spec.region, &spec.endpoint) {
+            let settings = &spec.settings;
+            let location = match (&settings.region, &settings.endpoint) {
                 (Some(region), _) => Location::Region(*region),
                 (None, Some(endpoint)) => Location::Endpoint(trim_base(endpoint)),
                 (None, None) => match (&defaults.region, &defaults.endpoint) {
@@ -297,10 +301,12 @@ fn resolve(file: model::DesiredStateFile, doc: &Document, source: &SourceFile) -
                 sdkappid: spec.sdkappid,
                 location,
                 identifier: spec
+                    .settings
                     .identifier
                     .or_else(|| defaults.identifier.clone())
                     .unwrap_or_else(|| model::DEFAULT_IDENTIFIER.into()),
                 secret_key_env: spec
+                    .settings
                     .secret_key_env
                     .or_else(|| defaults.secret_key_env.clone())
                     .unwrap_or_else(|| model::DEFAULT_SECRET_KEY_ENV.into()),

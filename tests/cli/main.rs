@@ -9,6 +9,7 @@ mod emulator;
 mod emulator_cli;
 mod export;
 mod fuzz_regressions;
+mod github_action;
 mod hostile_input;
 mod plan;
 mod prompt;
