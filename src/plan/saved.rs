@@ -107,8 +107,9 @@ pub enum SavedPlanError {
     )]
     Version { path: PathBuf, found: String },
     #[error(
-        "plan file {} was not written for app `{app}` by whoever holds its secret key (in {variable}): \
-         its authentication code does not match; it was changed after livehook wrote it, and nothing was sent",
+        "plan file {} is refused for app `{app}`: its authentication code does not match the secret \
+         key in {variable}, so the file was changed after livehook wrote it (or made with another key); \
+         nothing was sent",
         path.display()
     )]
     Forged {
