@@ -10,9 +10,10 @@
 //!
 //! The variable a key is read from is itself named by the file, so a forger could name one with
 //! a guessable value (`HOME`) and compute the MAC with it. A key must therefore have the shape of
-//! the keys the Tencent console issues (hex digits, at least [`MIN_KEY_HEX_DIGITS`] of them),
-//! which no ordinary variable has by accident; and even then such a file could only ever make
-//! livehook sign UserSigs with the guessed value, which Tencent refuses and which prove nothing.
+//! the keys the Tencent console issues (exactly [`KEY_HEX_DIGITS`] hex digits), which no ordinary
+//! variable has by accident — not a path, a word, a number, nor a git commit id (40 hex digits).
+//! This is a shape rule, not a proof: a variable whose value is public *and* has that shape
+//! would still let a forger sign (README, "Security model", says what follows from that).
 //! Keys from the emulator's state file are exempt: every request then goes to the in-process
 //! emulator, whatever endpoint the file names.
 
@@ -26,23 +27,23 @@ use crate::tim::client::Secret;
 /// The prefix of an app's MAC, naming the algorithm.
 pub const PREFIX: &str = "hmac-sha256:";
 
-/// Keys from the console are 64 hex digits; 32 (128 bits) is the least accepted, so that a
-/// variable holding a word, a path or a number can never serve as a key.
-pub const MIN_KEY_HEX_DIGITS: usize = 32;
+/// Keys from the console are 64 hex digits; nothing else is accepted, so that a variable holding
+/// a word, a path, a number or a commit id (40 hex digits) can never serve as a key.
+pub const KEY_HEX_DIGITS: usize = 64;
 
 /// Why a secret key cannot authenticate a plan. Never carries the key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WeakKey {
-    TooShort(usize),
+    WrongLength(usize),
     NotHex,
 }
 
 impl std::fmt::Display for WeakKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            WeakKey::TooShort(n) => write!(
+            WeakKey::WrongLength(n) => write!(
                 f,
-                "holds {n} characters, not a secret key of at least {MIN_KEY_HEX_DIGITS} hex digits"
+                "holds {n} characters, not a secret key of {KEY_HEX_DIGITS} hex digits"
             ),
             WeakKey::NotHex => f.write_str("does not hold a secret key (hex digits only)"),
         }
@@ -55,8 +56,8 @@ pub fn check_key(key: &Secret) -> Result<(), WeakKey> {
     if !key.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(WeakKey::NotHex);
     }
-    if key.len() < MIN_KEY_HEX_DIGITS {
-        return Err(WeakKey::TooShort(key.len()));
+    if key.len() != KEY_HEX_DIGITS {
+        return Err(WeakKey::WrongLength(key.len()));
     }
     Ok(())
 }
@@ -108,10 +109,12 @@ mod tests {
     fn only_keys_shaped_like_the_consoles_are_accepted() {
         let key = |s: &str| check_key(&Secret::new(s.into()));
         assert_eq!(key(&"ab".repeat(32)), Ok(()));
-        assert_eq!(key(&"A0".repeat(16)), Ok(()));
+        assert_eq!(key(&"A0".repeat(32)), Ok(()));
+        // A git commit id is hex, public, and in every CI job's environment.
+        assert_eq!(key(&"a1".repeat(20)), Err(WeakKey::WrongLength(40)));
         assert_eq!(key("/root"), Err(WeakKey::NotHex));
         assert_eq!(key("/usr/local/bin:/usr/bin"), Err(WeakKey::NotHex));
-        assert_eq!(key("1000"), Err(WeakKey::TooShort(4)));
-        assert_eq!(key(""), Err(WeakKey::TooShort(0)));
+        assert_eq!(key("1000"), Err(WeakKey::WrongLength(4)));
+        assert_eq!(key(""), Err(WeakKey::WrongLength(0)));
     }
 }
