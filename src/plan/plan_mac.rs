@@ -18,10 +18,9 @@
 //! emulator, whatever endpoint the file names.
 
 use hmac::{Hmac, Mac};
-use serde_json::json;
+use serde_json::Value;
 use sha2::Sha256;
 
-use super::saved::SavedPlan;
 use crate::tim::client::Secret;
 
 /// The prefix of an app's MAC, naming the algorithm.
@@ -62,43 +61,38 @@ pub fn check_key(key: &Secret) -> Result<(), WeakKey> {
     Ok(())
 }
 
-/// The MAC of app `index` of `plan` under `key`: over the header, the roster and the app's whole
-/// record with its own `mac` empty (the other apps' MACs are not covered, so apps can be signed
-/// one after another).
-pub fn app_mac(plan: &SavedPlan, index: usize, key: &Secret) -> String {
-    let roster: Vec<_> = plan
-        .apps
-        .iter()
-        .map(|a| json!([a.name, a.sdkappid]))
-        .collect();
-    let mut app = plan.apps[index].clone();
-    app.mac = String::new();
-    let canonical = json!({
-        "kind": plan.kind,
-        "format_version": plan.format_version,
-        "livehook_version": plan.livehook_version,
-        "roster": roster,
-        "index": index,
-        "app": app,
-    });
-    let mut mac = Hmac::<Sha256>::new_from_slice(key.expose().as_bytes())
-        .expect("HMAC takes keys of any length");
-    // The label separates this use of the key from UserSigs and token fingerprints.
-    mac.update(b"livehook saved plan v2\0");
-    mac.update(canonical.to_string().as_bytes());
-    format!("{PREFIX}{}", super::hex(&mac.finalize().into_bytes()))
+/// The MAC of one app's record under its `key`. `record` is what the MAC covers (the plan's
+/// header, its roster of apps and the app's whole record, built by `saved`); the label keeps this
+/// use of the key apart from UserSigs and token fingerprints.
+pub fn app_mac(record: &Value, key: &Secret) -> String {
+    format!("{PREFIX}{:x}", keyed(record, key).finalize().into_bytes())
 }
 
-/// Whether app `index` carries the MAC `key` gives it, compared in constant time.
-pub fn verify(plan: &SavedPlan, index: usize, key: &Secret) -> bool {
-    let expected = app_mac(plan, index, key);
-    let found = plan.apps[index].mac.as_bytes();
-    found.len() == expected.len()
-        && found
-            .iter()
-            .zip(expected.as_bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+/// Whether `found` is the MAC `key` gives `record`, compared in constant time by the hmac crate.
+pub fn verify(record: &Value, found: &str, key: &Secret) -> bool {
+    let Some(bytes) = found.strip_prefix(PREFIX).and_then(decode_hex) else {
+        return false;
+    };
+    keyed(record, key).verify_slice(&bytes).is_ok()
+}
+
+fn keyed(record: &Value, key: &Secret) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key.expose().as_bytes())
+        .expect("HMAC takes keys of any length");
+    mac.update(b"livehook saved plan v2\0");
+    mac.update(record.to_string().as_bytes());
+    mac
+}
+
+/// Lowercase hex to bytes; `None` for anything else, which then matches no MAC.
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 #[cfg(test)]

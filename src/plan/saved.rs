@@ -150,7 +150,8 @@ pub fn build(
     }
     Ok(unsigned(apps, plans).map(|mut plan| {
         for (index, credentials) in credentials.iter().enumerate().take(plan.apps.len()) {
-            plan.apps[index].mac = plan_mac::app_mac(&plan, index, &credentials.target.secret_key);
+            let record = plan.mac_record(index);
+            plan.apps[index].mac = plan_mac::app_mac(&record, &credentials.target.secret_key);
         }
         plan.checksum = checksum(&plan);
         plan
@@ -206,10 +207,31 @@ pub fn checksum(plan: &SavedPlan) -> String {
     };
     let text = serde_json::to_string(&unsummed).expect("a saved plan serialises");
     let digest = Sha256::digest(text.as_bytes());
-    format!("sha256:{}", super::hex(&digest))
+    format!("sha256:{digest:x}")
 }
 
 impl SavedPlan {
+    /// What app `index`'s MAC covers: the header, the roster of every app (name and SDKAppID, in
+    /// order) and the app's whole record with its own `mac` empty. The other apps' MACs are left
+    /// out, so apps can be signed one after another.
+    pub fn mac_record(&self, index: usize) -> serde_json::Value {
+        let roster: Vec<_> = self
+            .apps
+            .iter()
+            .map(|a| serde_json::json!([a.name, a.sdkappid]))
+            .collect();
+        let mut app = self.apps[index].clone();
+        app.mac = String::new();
+        serde_json::json!({
+            "kind": self.kind,
+            "format_version": self.format_version,
+            "livehook_version": self.livehook_version,
+            "roster": roster,
+            "index": index,
+            "app": app,
+        })
+    }
+
     /// Writes the plan with [`atomic_file::write`], so that a crash leaves the old file or the
     /// new one, never half of it.
     pub fn write(&self, path: &Path) -> Result<(), SavedPlanError> {
@@ -339,7 +361,7 @@ impl SavedPlan {
                     problem,
                 });
             }
-            if !plan_mac::verify(self, index, key) {
+            if !plan_mac::verify(&self.mac_record(index), &app.mac, key) {
                 return Err(SavedPlanError::Forged {
                     path: path.to_owned(),
                     app: app.name.clone(),

@@ -165,7 +165,7 @@ async fn a_guessable_secret_key_variable_with_the_mac_recomputed_is_refused() {
             app["secret_key_env"] = json!("HOME");
             app["location"] = json!({ "endpoint": url });
         }),
-        |plan| plan.apps[0].mac = plan_mac::app_mac(plan, 0, &Secret::new(HOME.into())),
+        |plan| plan.apps[0].mac = plan_mac::app_mac(&plan.mac_record(0), &Secret::new(HOME.into())),
     );
     let error = assert_refused(&s, &host, &forged, "create-me");
     assert!(error.contains("HOME"), "{error}");
