@@ -11,14 +11,15 @@
 mod calls;
 mod error;
 mod http;
+mod proxy;
 mod retry;
 mod sig_cache;
 #[cfg(test)]
 mod test_server;
 
 use std::num::NonZeroU32;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use governor::{DefaultKeyedRateLimiter, Quota};
 
@@ -26,6 +27,7 @@ use self::sig_cache::SigCache;
 
 pub use self::calls::{Readable, Write};
 pub use self::error::{CallError, NetworkKind};
+pub use self::proxy::proxy_for;
 pub use crate::tim::secret::Secret;
 
 /// Where and as whom to call.
@@ -47,8 +49,13 @@ pub struct ClientOptions {
     /// would abandon requests Tencent is still working on (and may still carry out).
     pub timeout: Duration,
     pub connect_timeout: Duration,
-    /// Retries after the first attempt, for transient and rate-limit failures together. The one
-    /// extra attempt made after regenerating an expired UserSig is not counted.
+    /// How long a call keeps retrying transient and rate-limit failures: no back-off ends past
+    /// this long after the call started, and network errors stop being retried once nothing
+    /// has answered the client for this long. A budget in time rather than a count, because
+    /// what a transient outage costs is time.
+    pub retry_for: Duration,
+    /// An upper bound on retries after the first attempt besides `retry_for`; by default there
+    /// is none. The one extra attempt made after regenerating an expired UserSig is not counted.
     pub max_retries: usize,
     /// First back-off after a transient failure; it doubles (plus jitter) up to `max_backoff`.
     pub min_backoff: Duration,
@@ -62,12 +69,17 @@ pub struct ClientOptions {
     pub usersig_validity: Duration,
 }
 
+/// Five minutes: long enough to ride out a gateway restart or a burst of rate limiting, short
+/// enough that a nightly job facing a real outage fails within its slot.
+pub const DEFAULT_RETRY_FOR: Duration = Duration::from_secs(5 * 60);
+
 impl Default for ClientOptions {
     fn default() -> Self {
         ClientOptions {
             timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(5),
-            max_retries: 4,
+            retry_for: DEFAULT_RETRY_FOR,
+            max_retries: usize::MAX,
             min_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(8),
             rate_limit_min_backoff: Duration::from_secs(2),
@@ -98,6 +110,9 @@ struct Inner {
     limiter: DefaultKeyedRateLimiter<u64>,
     sigs: SigCache,
     options: ClientOptions,
+    /// When any endpoint last answered (anything but a network error); the client's creation
+    /// until then.
+    last_answer: Mutex<Instant>,
 }
 
 impl std::fmt::Debug for Client {
@@ -130,12 +145,30 @@ impl Client {
                 limiter: DefaultKeyedRateLimiter::keyed(quota_for(limit)),
                 sigs: SigCache::default(),
                 options,
+                last_answer: Mutex::new(Instant::now()),
             }),
         })
     }
 
     pub fn options(&self) -> &ClientOptions {
         &self.inner.options
+    }
+
+    fn endpoint_answered(&self) {
+        *self.lock_last_answer() = Instant::now();
+    }
+
+    /// When network errors stop being retried: `retry_for` after anything last answered.
+    fn silent_deadline(&self) -> Instant {
+        *self.lock_last_answer() + self.inner.options.retry_for
+    }
+
+    fn lock_last_answer(&self) -> std::sync::MutexGuard<'_, Instant> {
+        // An instant cannot be left half-written, so a poisoned lock is still good.
+        self.inner
+            .last_answer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

@@ -41,6 +41,7 @@ impl Client {
             options.rate_limit_min_backoff,
             options.max_backoff.max(options.rate_limit_min_backoff),
         );
+        let deadline = Instant::now() + options.retry_for;
         let mut retries = 0;
         let mut attempt: usize = 0;
         let mut sig_regenerated = false;
@@ -62,7 +63,10 @@ impl Client {
                 .attempt(&endpoint, target, command, &sig, &body, secrets)
                 .await;
             let duration_ms = millis(started.elapsed());
-            let error = match result {
+            if !matches!(result, Err(CallError::Network { .. })) {
+                self.endpoint_answered();
+            }
+            let mut error = match result {
                 Ok(envelope) => {
                     debug!(%command, sdkappid, attempt, outcome = %"ok", duration_ms, waited_ms, "HTTP attempt");
                     return Ok(envelope);
@@ -89,6 +93,24 @@ impl Client {
                 }
                 _ => None,
             };
+            // The budget: no back-off ends past the call's deadline, and once nothing has
+            // answered for the whole budget (the endpoint is down), every call stops, so a run
+            // against a dead endpoint ends within the budget and one request timeout.
+            let budget_left = match &error {
+                CallError::Network { .. } => deadline.min(self.silent_deadline()),
+                _ => deadline,
+            }
+            .saturating_duration_since(Instant::now());
+            if delay.is_some_and(|wait| wait >= budget_left) {
+                debug!(%command, sdkappid, attempts = attempt, retry_for = %humantime::format_duration(options.retry_for), "giving up: the retry budget is spent");
+                if let CallError::Network { message, .. } = &mut error {
+                    message.push_str(&format!(
+                        " (retried for up to --retry-for {}, then gave up)",
+                        humantime::format_duration(options.retry_for)
+                    ));
+                }
+                return Err(error);
+            }
             match delay {
                 Some(delay) => {
                     retries += 1;
@@ -96,7 +118,6 @@ impl Client {
                         %command,
                         sdkappid,
                         retry = retries,
-                        max_retries = options.max_retries,
                         backoff_ms = millis(delay),
                         "retrying after back-off"
                     );
