@@ -222,6 +222,15 @@ pub struct EmulatorArgs {
     /// milliseconds; a client is expected to time out first.
     #[arg(long, value_name = "N", default_value_t = 30_000)]
     pub stall_ms: u64,
+
+    /// Serve HTTPS (HTTP/1.1 and HTTP/2, by ALPN) with this PEM certificate chain; needs
+    /// --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -27,7 +27,22 @@ pub fn run(args: &EmulatorArgs, streams: &mut Streams) -> Outcome {
             return Outcome::Failure;
         }
     };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => match crate::emulator::load_tls(cert, key) {
+            Ok(config) => Some(config),
+            Err(e) => {
+                report_error(
+                    streams,
+                    &e.to_string(),
+                    Some("give a PEM certificate chain and its PEM private key"),
+                );
+                return Outcome::Failure;
+            }
+        },
+        _ => None,
+    };
     let options = Options {
+        tls,
         listen: args.listen,
         latency: Duration::from_millis(args.latency_ms),
         fault_rate: args.faults,
