@@ -164,9 +164,8 @@ fn parse_scale(text: &str) -> Result<f64, String> {
 }
 
 fn parse_retry_for(text: &str) -> Result<std::time::Duration, String> {
-    humantime::parse_duration(text).map_err(|e| {
-        format!("`{text}` is not a duration ({e}): write it like `90s`, `5m` or `1h`")
-    })
+    humantime::parse_duration(text)
+        .map_err(|e| format!("`{text}` is not a duration ({e}): write it like `90s`, `5m` or `1h`"))
 }
 
 fn parse_timeout(text: &str) -> Result<f64, String> {

@@ -212,6 +212,11 @@ impl Emulator {
         self.accepted.load(Ordering::Relaxed)
     }
 
+    /// How many requests arrived over HTTP/2 (negotiated by ALPN, so only over HTTPS).
+    pub fn http2_requests(&self) -> u64 {
+        self.shared.http2_requests.load(Ordering::Relaxed)
+    }
+
     /// Every request received so far, in arrival order. Empty when
     /// [`Options::record_requests`] is false: nothing is recorded then.
     pub fn requests(&self) -> Vec<RecordedRequest> {

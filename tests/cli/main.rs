@@ -16,6 +16,7 @@ mod secrets;
 mod snapshot_audit;
 mod soak;
 mod support;
+mod tls;
 mod token;
 mod usage;
 mod validate;

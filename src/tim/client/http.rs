@@ -142,32 +142,40 @@ fn describe(error: reqwest::Error, options: &ClientOptions) -> String {
 }
 
 /// Why the server's certificate was refused, in words, when that is what failed. rustls's own
-/// error sits inside an `io::Error` several causes down, where `source()` does not reach it.
+/// error sits inside `io::Error`s (nested) several causes down, where `source()` does not reach.
 fn untrusted_certificate(error: &reqwest::Error) -> Option<&'static str> {
     use rustls::CertificateError as Why;
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(cause) = source {
-        let rustls_error = cause.downcast_ref::<rustls::Error>().or_else(|| {
-            cause
-                .downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref())
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        });
-        if let Some(rustls::Error::InvalidCertificate(why)) = rustls_error {
+        if let Some(rustls::Error::InvalidCertificate(why)) = rustls_error_in(cause) {
             return Some(match why {
-                Why::UnknownIssuer => "it is signed by a certificate authority this machine does not trust",
+                Why::UnknownIssuer => {
+                    "it is signed by a certificate authority this machine does not trust"
+                }
                 Why::NotValidForName | Why::NotValidForNameContext { .. } => {
                     "it is not issued for this host name"
                 }
                 Why::Expired | Why::ExpiredContext { .. } => "it has expired",
                 Why::NotValidYet | Why::NotValidYetContext { .. } => "it is not valid yet",
                 Why::Revoked => "it has been revoked",
-                _ => "it was refused by certificate verification",
+                _ => "certificate verification refused it (a self-signed certificate, say)",
             });
         }
         source = cause.source();
     }
     None
+}
+
+/// The rustls error `error` is, or wraps in `io::Error`s.
+fn rustls_error_in<'a>(
+    mut error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a rustls::Error> {
+    loop {
+        if let Some(found) = error.downcast_ref::<rustls::Error>() {
+            return Some(found);
+        }
+        error = error.downcast_ref::<std::io::Error>()?.get_ref()?;
+    }
 }
 
 /// `host` or `host:port` of a URL, to name the server in an error.
