@@ -78,7 +78,10 @@ fn desired_yaml(endpoint: &str) -> String {
         let (callback, token) = match i % 8 {
             0..=2 | 4 => (want.as_str(), None),
             3 => ("absent", None),
-            5 | 6 => (want.as_str(), Some("{value_env: SOAK_TOKEN, enabled: true}")),
+            5 | 6 => (
+                want.as_str(),
+                Some("{value_env: SOAK_TOKEN, enabled: true}"),
+            ),
             _ => ("absent", Some("absent")),
         };
         yaml.push_str(&format!(
@@ -168,11 +171,8 @@ async fn one_run(dir: &Path, reference: &Decisions) -> RunResult {
     )
     .await
     .expect("the emulator starts");
-    std::fs::write(
-        dir.join("faulty.yaml"),
-        desired_yaml(&faulty.base_url()),
-    )
-    .expect("faulty.yaml written");
+    std::fs::write(dir.join("faulty.yaml"), desired_yaml(&faulty.base_url()))
+        .expect("faulty.yaml written");
     let mut problems = Vec::new();
 
     let (plan, plan_time) = livehook(dir, &["plan", "faulty.yaml", "--format", "json"]).await;
@@ -283,8 +283,11 @@ async fn main() {
     let clean = Emulator::start(live_state(), Options::default())
         .await
         .expect("the emulator starts");
-    std::fs::write(dir.path().join("clean.yaml"), desired_yaml(&clean.base_url()))
-        .expect("clean.yaml written");
+    std::fs::write(
+        dir.path().join("clean.yaml"),
+        desired_yaml(&clean.base_url()),
+    )
+    .expect("clean.yaml written");
     let (output, _) = livehook(dir.path(), &["plan", "clean.yaml", "--format", "json"]).await;
     let reference = decisions(&output).expect("the fault-free plan");
     assert_eq!(reference.len(), APPS as usize);

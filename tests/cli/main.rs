@@ -11,6 +11,7 @@ mod export;
 mod fuzz_regressions;
 mod plan;
 mod properties;
+mod proxy;
 mod rate_limit;
 mod secrets;
 mod snapshot_audit;

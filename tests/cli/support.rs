@@ -72,6 +72,9 @@ secrets! {
     /// The fault soak: the desired token, and the live one it replaces.
     SOAK_TOKEN = "soak-TOKEN-4d1f09";
     SOAK_OLD_TOKEN = "old-token-value";
+    /// Proxies: the user name and password in the proxy's URL, which no output may show.
+    PROXY_USER = "proxyUser-e4c1";
+    PROXY_PASSWORD = "proxyPass-9b27Hx";
 }
 
 /// Its administrator account (Tencent's default).

@@ -127,7 +127,11 @@ impl Client {
     pub fn new(options: ClientOptions) -> Result<Client, ClientBuildError> {
         let limit = NonZeroU32::new(options.requests_per_second_per_sdkappid)
             .ok_or(ClientBuildError::ZeroRateLimit)?;
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if proxy::no_proxy_for_any_host() {
+            builder = builder.no_proxy();
+        }
+        let http = builder
             .use_rustls_tls()
             .timeout(options.timeout)
             .connect_timeout(options.connect_timeout)
