@@ -95,13 +95,15 @@ fn desired_yaml(endpoint: &str) -> String {
     yaml
 }
 
-/// Runs livehook with default settings, off the runtime's worker threads.
+/// Runs livehook with default settings, off the runtime's worker threads. The binary is the
+/// copy `main` made, so that a rebuild during the long soak cannot swap it mid-way.
 async fn livehook(dir: &Path, args: &[&str]) -> (Output, Duration) {
+    let bin = dir.join("livehook");
     let dir = dir.to_owned();
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     tokio::task::spawn_blocking(move || {
         let started = Instant::now();
-        let output = Command::new(common::livehook_bin())
+        let output = Command::new(&bin)
             .current_dir(&dir)
             .env_clear()
             .env("TIM_SECRET_KEY", SECRET_KEY)
@@ -280,6 +282,7 @@ async fn main() {
         common::load_average()
     );
     let dir = tempfile::tempdir().expect("a temporary directory");
+    std::fs::copy(common::livehook_bin(), dir.path().join("livehook")).expect("livehook copied");
     let clean = Emulator::start(live_state(), Options::default())
         .await
         .expect("the emulator starts");

@@ -13,6 +13,7 @@ mod plan;
 mod properties;
 mod proxy;
 mod rate_limit;
+mod retry_budget;
 mod secrets;
 mod snapshot_audit;
 mod soak;

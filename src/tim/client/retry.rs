@@ -93,15 +93,17 @@ impl Client {
                 }
                 _ => None,
             };
-            // The budget: no back-off ends past the call's deadline, and once nothing has
-            // answered for the whole budget (the endpoint is down), every call stops, so a run
-            // against a dead endpoint ends within the budget and one request timeout.
+            // The budget: the last back-off is cut short so that it ends on the call's
+            // deadline, one more attempt is made there, and after it the call gives up; once
+            // nothing has answered for the whole budget (the endpoint is down), every call's
+            // deadline has passed, so a run against a dead endpoint ends within the budget and
+            // one request timeout.
             let budget_left = match &error {
                 CallError::Network { .. } => deadline.min(self.silent_deadline()),
                 _ => deadline,
             }
             .saturating_duration_since(Instant::now());
-            if delay.is_some_and(|wait| wait >= budget_left) {
+            if delay.is_some() && budget_left.is_zero() {
                 debug!(%command, sdkappid, attempts = attempt, retry_for = %humantime::format_duration(options.retry_for), "giving up: the retry budget is spent");
                 if let CallError::Network { message, .. } = &mut error {
                     message.push_str(&format!(
@@ -111,6 +113,7 @@ impl Client {
                 }
                 return Err(error);
             }
+            let delay = delay.map(|delay| delay.min(budget_left));
             match delay {
                 Some(delay) => {
                     retries += 1;
@@ -244,6 +247,50 @@ mod tests {
             .unwrap_err();
         assert_eq!(error.code(), Some(100001));
         assert_eq!(script.seen().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn retries_go_on_until_the_budget_is_spent_and_end_on_it() {
+        let (script, base) = serve(vec![], Reply::Code(codes::INTERNAL_ERROR)).await;
+        let budget = Duration::from_millis(600);
+        let client = Client::new(ClientOptions {
+            retry_for: budget,
+            ..fast_options()
+        })
+        .unwrap();
+        let started = Instant::now();
+        let error = client
+            .read::<CallbackBody>(&target(base))
+            .await
+            .unwrap_err();
+        let took = started.elapsed();
+        assert_eq!(error.code(), Some(100001));
+        // The last back-off is cut to end on the deadline, and one attempt is made there.
+        assert!(took >= budget, "{took:?}");
+        assert!(took < budget + Duration::from_millis(400), "{took:?}");
+        let seen = script.seen();
+        assert!(seen.len() > 5, "{} attempts", seen.len());
+        assert!(seen.last().unwrap().at - started >= budget);
+    }
+
+    #[tokio::test]
+    async fn network_errors_stop_once_nothing_has_answered_for_the_budget() {
+        let budget = Duration::from_millis(500);
+        let client = Client::new(ClientOptions {
+            retry_for: budget,
+            ..fast_options()
+        })
+        .unwrap();
+        let dead = target("http://127.0.0.1:1".into());
+        let started = Instant::now();
+        let first = client.read::<CallbackBody>(&dead).await.unwrap_err();
+        assert!(first.to_string().contains("then gave up"), "{first}");
+        // A call started after the endpoint has been silent for the whole budget gives up
+        // after one attempt instead of spending a budget of its own.
+        let second_started = Instant::now();
+        client.read::<CallbackBody>(&dead).await.unwrap_err();
+        assert!(second_started.elapsed() < budget / 2);
+        assert!(started.elapsed() < budget * 2);
     }
 
     #[tokio::test]
