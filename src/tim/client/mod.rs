@@ -18,10 +18,12 @@ mod sig_cache;
 mod test_server;
 
 use std::num::NonZeroU32;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use governor::{DefaultKeyedRateLimiter, Quota};
+use url::Url;
 
 use self::sig_cache::SigCache;
 
@@ -113,6 +115,8 @@ struct Inner {
     /// When any endpoint last answered (anything but a network error); the client's creation
     /// until then.
     last_answer: Mutex<Instant>,
+    /// Per https origin, done once its first request has been answered or has failed.
+    contacted: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<()>>>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -150,12 +154,49 @@ impl Client {
                 sigs: SigCache::default(),
                 options,
                 last_answer: Mutex::new(Instant::now()),
+                contacted: Mutex::default(),
             }),
         })
     }
 
     pub fn options(&self) -> &ClientOptions {
         &self.inner.options
+    }
+
+    /// Runs `exchange`; the first exchange with an https origin runs alone, and the others wait
+    /// for it. An HTTP/2 connection is known to be one only once its TLS handshake has
+    /// negotiated it, so without this every request of the first round would open a connection
+    /// (and a handshake) of its own; after it, they all share the one connection. Plain http
+    /// (always HTTP/1.1 here) is not held back.
+    async fn first_contact<T, F>(&self, endpoint: &Url, exchange: impl FnOnce() -> F) -> T
+    where
+        F: Future<Output = T>,
+    {
+        if endpoint.scheme() != "https" {
+            return exchange().await;
+        }
+        let origin = endpoint.origin().ascii_serialization();
+        let gate = self
+            .inner
+            .contacted
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .entry(origin)
+            .or_default()
+            .clone();
+        let mut exchange = Some(exchange);
+        let mut first = None;
+        gate.get_or_init(|| async {
+            if let Some(exchange) = exchange.take() {
+                first = Some(exchange().await);
+            }
+        })
+        .await;
+        match (first, exchange) {
+            (Some(result), _) => result,
+            (None, Some(exchange)) => exchange().await,
+            (None, None) => unreachable!("the exchange runs either as the first or after it"),
+        }
     }
 
     fn endpoint_answered(&self) {

@@ -60,7 +60,9 @@ impl Client {
             let waited_ms = millis(queued.elapsed());
             let started = Instant::now();
             let result = self
-                .attempt(&endpoint, target, command, &sig, &body, secrets)
+                .first_contact(&endpoint, || {
+                    self.attempt(&endpoint, target, command, &sig, &body, secrets)
+                })
                 .await;
             let duration_ms = millis(started.elapsed());
             if !matches!(result, Err(CallError::Network { .. })) {
