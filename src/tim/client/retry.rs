@@ -1,6 +1,7 @@
 //! The retry loop around every call: the rate limiter before each attempt, jittered exponential
-//! back-off after transient failures (longer after rate-limit codes), one fresh UserSig after an
-//! expired one, and no blind re-send of a write whose outcome is unknown.
+//! back-off after transient failures (longer after rate-limit codes) until the call's retry
+//! budget in time is spent, one fresh UserSig after an expired one, and no blind re-send of a
+//! write whose outcome is unknown.
 
 use std::time::{Duration, Instant};
 
