@@ -17,8 +17,8 @@ mod sig_cache;
 #[cfg(test)]
 mod test_server;
 
-use std::num::NonZeroU32;
 use std::collections::HashMap;
+use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
