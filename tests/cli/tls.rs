@@ -117,10 +117,12 @@ async fn plan_and_apply_work_over_https_with_the_ca_from_ssl_cert_file_and_negot
         stdout(&again)
     );
 
-    // Every request went over HTTP/2, which the emulator offered by ALPN.
+    // Every request went over HTTP/2, which the emulator offered by ALPN, and each of the three
+    // runs multiplexed its concurrent requests over one connection (one TLS handshake).
     let requests = emulator.requests().len() as u64;
     assert!(requests > 0);
     assert_eq!(emulator.http2_requests(), requests);
+    assert_eq!(emulator.connections_accepted(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
