@@ -264,3 +264,29 @@ async fn no_proxy_bypasses_the_proxy_as_curl_matches_it() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_proxy_fails_the_run_without_showing_its_credentials() {
+    let emulator = start_emulator(four_callback_apps(), Default::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("livehook.yaml"),
+        four_callback_apps_yaml(&emulator.base_url()),
+    )
+    .unwrap();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_addr = dead.local_addr().unwrap();
+    drop(dead);
+    let via = format!("http://{PROXY_USER}:{PROXY_PASSWORD}@{dead_addr}");
+    for format in ["text", "json"] {
+        let plan = run(
+            dir.path(),
+            &["plan", "-v", "--retry-for", "1s", "--format", format],
+            &[("HTTP_PROXY", via.as_str())],
+        );
+        assert_eq!(plan.status.code(), Some(1), "{}", stderr(&plan));
+        assert!(stderr(&plan).contains(&format!("proxy=http://{dead_addr}")));
+        assert_no_proxy_credentials(&plan);
+    }
+    assert!(emulator.requests().is_empty());
+}
