@@ -1,12 +1,13 @@
 //! The HTTP client for Tencent's `v4/live_config/*` REST calls.
 //!
-//! One [`Client`] serves a whole run: it owns a single keep-alive connection pool, a rate limiter
-//! keyed by SDKAppID (shared by every task that clones the client), and a cache of UserSigs. Each
-//! call builds the exact envelope Tencent documents (`http`), retries transient failures with
-//! jittered exponential back-off (`retry`), and turns everything else into a [`CallError`] that
-//! carries Tencent's code, `ErrorInfo` and `RequestId` but never the secret key, the UserSig or
-//! the webhook token being set. The calls themselves are one generic read and one write
-//! (`calls`); the UserSigs are cached in `sig_cache`.
+//! One [`Client`] serves a whole run: it owns a single keep-alive connection pool (HTTP/2 over
+//! TLS when the server offers it, through the proxy the environment names, see `proxy`), a rate
+//! limiter keyed by SDKAppID (shared by every task that clones the client), and a cache of
+//! UserSigs. Each call builds the exact envelope Tencent documents (`http`), retries transient
+//! failures with jittered exponential back-off within a retry budget in time (`retry`), and turns
+//! everything else into a [`CallError`] that carries Tencent's code, `ErrorInfo` and `RequestId`
+//! but never the secret key, the UserSig or the webhook token being set. The calls themselves are
+//! one generic read and one write (`calls`); the UserSigs are cached in `sig_cache`.
 
 mod calls;
 mod error;
