@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use common::{EmulatorProcess, median, ms, print_table, verdict};
 use livehook::emulator::{AppState, State};
-use livehook::tim::wire::CallbackBody;
+use livehook::tim::wire::Callback;
 use serde_json::Value;
 
 const FIRST_SDKAPPID: u64 = 1_400_100_000;
@@ -590,8 +590,8 @@ fn state(apps: u64) -> State {
     State { apps }
 }
 
-fn callback(url: &str) -> CallbackBody {
-    CallbackBody {
+fn callback(url: &str) -> Callback {
+    Callback {
         url: url.into(),
         commands: vec![CREATE_ROOM.into(), DESTROY_ROOM.into()],
     }

@@ -14,10 +14,11 @@ use tracing::debug;
 
 use crate::config::App;
 use crate::credentials::Credentials;
-use crate::plan::{self, Action, AppError, AppPlan, token};
+use crate::plan::diff::{self, Comparison};
+use crate::plan::{self, Action, AppError, AppPlan, Decision};
 use crate::tim::client::{CallError, Client, Target, Write};
 use crate::tim::errors::codes;
-use crate::tim::wire::{CallbackBody, Command, TokenBody};
+use crate::tim::wire::{Callback, Command, TokenBody};
 
 /// One planned call as it went.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,8 +62,8 @@ pub struct AppOutcome {
     pub sdkappid: u64,
     pub region: String,
     pub endpoint: String,
-    /// What the plan said to do.
-    pub action: Action,
+    /// What the plan said to do; `None` when the app could not be read.
+    pub action: Option<Action>,
     /// The calls that went through, in order.
     pub steps: Vec<Step>,
     pub status: Status,
@@ -75,7 +76,7 @@ impl AppOutcome {
             sdkappid: plan.sdkappid,
             region: plan.region.clone(),
             endpoint: plan.endpoint.clone(),
-            action: plan.action,
+            action: plan.action(),
             steps,
             status,
         }
@@ -84,6 +85,15 @@ impl AppOutcome {
     /// An app that is not applied: a plan-time error, no change, or a refusal.
     pub fn without_calls(plan: &AppPlan, status: Status) -> AppOutcome {
         AppOutcome::new(plan, Vec::new(), status)
+    }
+
+    /// The outcome of an app that is not written to: a read error, or nothing to change.
+    pub fn unapplied(plan: &AppPlan) -> AppOutcome {
+        let status = match &plan.decision {
+            Err(error) => Status::Failed(error.clone()),
+            Ok(_) => Status::NoChange,
+        };
+        AppOutcome::without_calls(plan, status)
     }
 }
 
@@ -106,9 +116,9 @@ impl ApplySummary {
         for o in outcomes {
             match (&o.status, o.action) {
                 (Status::NoChange, _) => s.unchanged += 1,
-                (Status::Verified, Action::Create) => s.created += 1,
-                (Status::Verified, Action::Update) => s.updated += 1,
-                (Status::Verified, Action::Delete) => s.deleted += 1,
+                (Status::Verified, Some(Action::Create)) => s.created += 1,
+                (Status::Verified, Some(Action::Update)) => s.updated += 1,
+                (Status::Verified, Some(Action::Delete)) => s.deleted += 1,
                 (Status::Verified, _) => s.unchanged += 1,
                 (Status::Unverified(_), _) => s.unverified += 1,
                 (Status::Failed(_), _) => s.failed += 1,
@@ -154,13 +164,69 @@ pub async fn apply_all(client: &Client, jobs: Vec<Job>, parallelism: usize) -> V
         .collect()
 }
 
+/// An app in apply: to be written, or already settled (no change, a read error, a refusal).
+/// Both are boxed: a list of them is built once per run, and boxing keeps the variants equal.
+#[derive(Debug)]
+pub enum Candidate {
+    Apply(Box<Job>),
+    Settled(Box<AppOutcome>),
+}
+
+impl Candidate {
+    /// The app as its plan says: written when the plan changes it, settled otherwise.
+    pub fn from_plan(app: App, credentials: Credentials, plan: AppPlan) -> Candidate {
+        if plan.is_change() {
+            Candidate::Apply(Box::new(Job {
+                app,
+                credentials,
+                plan,
+            }))
+        } else {
+            Candidate::Settled(Box::new(AppOutcome::unapplied(&plan)))
+        }
+    }
+}
+
+/// Applies the jobs among `candidates` (at most `parallelism` at a time) and returns every
+/// outcome in the candidates' order, the settled ones included, so that a report lists the apps
+/// as the plan did.
+pub async fn apply_candidates(
+    client: &Client,
+    candidates: Vec<Candidate>,
+    parallelism: usize,
+) -> Vec<AppOutcome> {
+    let mut slots: Vec<Option<AppOutcome>> = Vec::with_capacity(candidates.len());
+    let mut jobs = Vec::new();
+    let mut job_slots = Vec::new();
+    for candidate in candidates {
+        match candidate {
+            Candidate::Apply(job) => {
+                job_slots.push(slots.len());
+                slots.push(None);
+                jobs.push(*job);
+            }
+            Candidate::Settled(outcome) => slots.push(Some(*outcome)),
+        }
+    }
+    let done = apply_all(client, jobs, parallelism).await;
+    for (slot, outcome) in job_slots.into_iter().zip(done) {
+        slots[slot] = Some(outcome);
+    }
+    slots.into_iter().flatten().collect()
+}
+
 /// Sends one app's calls, then reads it back.
 pub async fn apply_app(client: &Client, job: &Job) -> AppOutcome {
     let plan = &job.plan;
-    let calls: Vec<&str> = plan.calls.iter().map(|c| c.command.as_str()).collect();
-    debug!(app = %plan.name, sdkappid = plan.sdkappid, action = %plan.action.as_str(), calls = %calls.join(", "), "applying");
+    let decision = match &plan.decision {
+        Ok(decision) => decision,
+        // Nothing is written to an app whose live state is unknown.
+        Err(error) => return AppOutcome::without_calls(plan, Status::Failed(error.clone())),
+    };
+    let calls: Vec<&str> = decision.calls.iter().map(|c| c.command.as_str()).collect();
+    debug!(app = %plan.name, sdkappid = plan.sdkappid, action = %decision.action.as_str(), calls = %calls.join(", "), "applying");
     let mut steps = Vec::new();
-    match write(client, job, &mut steps).await {
+    match write(client, job, decision, &mut steps).await {
         Ok(()) => {}
         Err(error) => {
             debug!(app = %plan.name, sdkappid = plan.sdkappid, command = %error.command(), outcome = %error.detail(), "app failed; its remaining calls are not sent");
@@ -178,7 +244,12 @@ pub async fn apply_app(client: &Client, job: &Job) -> AppOutcome {
 
 /// Sends the plan's calls in the plan's order (see [`plan::decide`]): what the plan showed is
 /// what goes out.
-async fn write(client: &Client, job: &Job, steps: &mut Vec<Step>) -> Result<(), CallError> {
+async fn write(
+    client: &Client,
+    job: &Job,
+    decision: &Decision,
+    steps: &mut Vec<Step>,
+) -> Result<(), CallError> {
     let target = &job.credentials.target;
     let plan = &job.plan;
     // A plan whose call lacks what it needs (a token value, a desired callback) is a livehook
@@ -187,8 +258,8 @@ async fn write(client: &Client, job: &Job, steps: &mut Vec<Step>) -> Result<(), 
         command,
         message: format!("{what} (a livehook bug)"),
     };
-    let desired_callback = plan.callback.as_ref().and_then(|c| c.after.as_ref());
-    for call in &plan.calls {
+    let desired_callback = decision.callback.as_ref().and_then(|c| c.after.as_ref());
+    for call in &decision.calls {
         let command = call.command;
         let note = match command {
             Command::SetCallbackToken => {
@@ -234,7 +305,7 @@ fn record(steps: &mut Vec<Step>, plan: &AppPlan, command: Command, note: Option<
 async fn create_callback(
     client: &Client,
     target: &Target,
-    want: &CallbackBody,
+    want: &Callback,
 ) -> Result<Option<String>, CallError> {
     let exists = match send(client, target, Write::SetCallback(want)).await {
         Ok(note) => return Ok(note),
@@ -245,7 +316,7 @@ async fn create_callback(
         "set_callback answered {} (configuration already exists)",
         codes::CALLBACK_EXISTS
     );
-    match client.read::<CallbackBody>(target).await? {
+    match client.read::<Callback>(target).await? {
         Some(live) if plan::same_callback(&live, want) => Ok(Some(format!(
             "{prefix}; read it back: it already is the desired one"
         ))),
@@ -266,7 +337,7 @@ async fn create_callback(
 async fn update_callback(
     client: &Client,
     target: &Target,
-    want: &CallbackBody,
+    want: &Callback,
 ) -> Result<Option<String>, CallError> {
     match send(client, target, Write::UpdateCallback(want)).await {
         Ok(note) => Ok(note),
@@ -300,10 +371,10 @@ async fn took_effect(
     Ok(match write {
         Write::SetToken(want) => client.read::<TokenBody>(target).await?.as_ref() == Some(want),
         Write::SetCallback(want) | Write::UpdateCallback(want) => client
-            .read::<CallbackBody>(target)
+            .read::<Callback>(target)
             .await?
             .is_some_and(|live| plan::same_callback(&live, want)),
-        Write::DeleteCallback => client.read::<CallbackBody>(target).await?.is_none(),
+        Write::DeleteCallback => client.read::<Callback>(target).await?.is_none(),
         Write::DeleteToken => client.read::<TokenBody>(target).await?.is_none(),
     })
 }
@@ -353,68 +424,33 @@ async fn send(
 async fn verify(client: &Client, job: &Job) -> Result<Vec<String>, AppError> {
     let live = plan::read::read_one(client, &job.credentials).await?;
     let desired = job.credentials.token.as_ref().map(|t| &t.state);
-    let again = plan::decide(&job.app, Ok(live), desired);
-    Ok(differences(&again))
+    Ok(differences(&Decision::of(&job.app, live, desired)))
 }
 
-/// What still differs according to a plan, in words (empty when it has no changes).
-pub fn differences(plan: &AppPlan) -> Vec<String> {
-    let mut out = Vec::new();
-    if let Some(c) = &plan.callback {
-        match (c.action, &c.before, &c.after) {
-            (Action::Create, _, _) => out.push("no callback is configured".into()),
-            (Action::Delete, Some(before), _) => out.push(format!(
-                "a callback is still configured (url \"{}\")",
-                before.url
-            )),
-            (Action::Update, Some(before), Some(after)) => {
-                if before.url != after.url {
-                    out.push(format!(
-                        "callback url is \"{}\", not \"{}\"",
-                        before.url, after.url
-                    ));
-                }
-                let missing = c.added_commands();
-                if !missing.is_empty() {
-                    out.push(format!("callback commands lack {}", missing.join(", ")));
-                }
-                let extra = c.removed_commands();
-                if !extra.is_empty() {
-                    out.push(format!("callback commands also have {}", extra.join(", ")));
-                }
-            }
-            _ => {}
-        }
-    }
-    if let Some(t) = &plan.token {
-        match (t.action, &t.before, &t.after) {
-            (Action::Create, _, _) => out.push("no token is configured".into()),
-            (Action::Delete, _, _) => out.push("a token is still configured".into()),
-            (Action::Update, Some(before), Some(after)) => {
-                if before.fingerprint != after.fingerprint {
-                    out.push(format!(
-                        "token value differs ({})",
-                        // Live (read back) first, desired second: the plan's direction.
-                        token::short_change(&before.fingerprint, &after.fingerprint)
-                    ));
-                }
-                if before.enabled != after.enabled {
-                    out.push(format!(
-                        "token enabled is {}, not {}",
-                        before.enabled, after.enabled
-                    ));
-                }
-            }
-            _ => {}
-        }
-    }
-    out
+/// What still differs according to a decision, in words (empty when it has no changes).
+pub fn differences(decision: &Decision) -> Vec<String> {
+    let callback = decision
+        .callback
+        .as_ref()
+        .filter(|c| c.action.is_change())
+        .map(|c| diff::callback(c.before.as_ref(), c.after.as_ref()));
+    let token = decision
+        .token
+        .as_ref()
+        .filter(|t| t.action.is_change())
+        .map(|t| diff::token(t.before.as_ref(), t.after.as_ref()));
+    callback
+        .into_iter()
+        .chain(token)
+        .flatten()
+        .map(|d| d.describe(Comparison::ReadBack))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{CallbackSpec, Location, Managed, Origin, Position};
+    use crate::config::{Location, Managed, Origin, Position};
     use crate::emulator::{AppState, Emulator, Options, State};
     use crate::plan::LiveState;
     use crate::tim::client::{ClientOptions, Secret};
@@ -422,8 +458,8 @@ mod tests {
     const KEY: &str = "test-secret-key";
     const ID: u64 = 1400000001;
 
-    fn body(url: &str) -> CallbackBody {
-        CallbackBody {
+    fn body(url: &str) -> Callback {
+        Callback {
             url: url.into(),
             commands: vec!["Live.CallbackAfterCreateRoom".into()],
         }
@@ -441,16 +477,13 @@ mod tests {
             location: Location::Endpoint("http://127.0.0.1:1".into()),
             identifier: crate::tim::DEFAULT_IDENTIFIER.into(),
             secret_key_env: "K".into(),
-            callback: Some(Managed::Present(CallbackSpec {
-                url: url.into(),
-                commands: body(url).commands,
-            })),
+            callback: Some(Managed::Present(body(url))),
             token: None,
             origin: Origin::at(here),
         }
     }
 
-    async fn emulator(callback: Option<CallbackBody>) -> (Emulator, Client, Credentials) {
+    async fn emulator(callback: Option<Callback>) -> (Emulator, Client, Credentials) {
         let state = State {
             apps: [(
                 ID,
@@ -481,6 +514,22 @@ mod tests {
         (emulator, client, credentials)
     }
 
+    /// The job for an app that wants `https://want/hook`, planned when the live callback had
+    /// the URL `planned` (`None`: there was none).
+    fn job(credentials: Credentials, planned: Option<&str>) -> Job {
+        let app = app("https://want/hook");
+        let live = LiveState {
+            callback: planned.map(body),
+            ..LiveState::default()
+        };
+        let plan = plan::decide(&app, Ok(live), None);
+        Job {
+            app,
+            credentials,
+            plan,
+        }
+    }
+
     fn commands(emulator: &Emulator) -> Vec<(String, i64)> {
         emulator
             .requests()
@@ -493,18 +542,9 @@ mod tests {
     async fn a_create_that_meets_100300_reads_back_and_updates() {
         // Planned against "no callback"; by the time apply runs another one exists.
         let (emulator, client, credentials) = emulator(Some(body("https://other/hook"))).await;
-        let app = app("https://want/hook");
-        let plan = plan::decide(&app, Ok(LiveState::default()), None);
-        assert_eq!(plan.action, Action::Create);
-        let outcome = apply_app(
-            &client,
-            &Job {
-                app,
-                credentials,
-                plan,
-            },
-        )
-        .await;
+        let job = job(credentials, None);
+        assert_eq!(job.plan.action(), Some(Action::Create));
+        let outcome = apply_app(&client, &job).await;
         assert!(matches!(outcome.status, Status::Verified), "{outcome:?}");
         assert!(outcome.steps[0].note.as_deref().unwrap().contains("100300"));
         assert_eq!(
@@ -526,12 +566,7 @@ mod tests {
     async fn a_lost_answer_is_read_back_and_the_write_sent_again_only_when_needed() {
         use crate::emulator::FaultKind;
         let (emulator, client, credentials) = emulator(Some(body("https://old/hook"))).await;
-        let app = app("https://want/hook");
-        let planned_live = LiveState {
-            callback: Some(body("https://old/hook")),
-            ..LiveState::default()
-        };
-        let plan = plan::decide(&app, Ok(planned_live), None);
+        let job = job(credentials, Some("https://old/hook"));
         // update_callback: a 502 (not applied), then a stall (applied, answer lost).
         emulator.script_faults([Some(FaultKind::BadGateway), None, Some(FaultKind::Stall)]);
         let client = Client::new(ClientOptions {
@@ -540,15 +575,7 @@ mod tests {
             ..client.options().clone()
         })
         .unwrap();
-        let outcome = apply_app(
-            &client,
-            &Job {
-                app,
-                credentials,
-                plan,
-            },
-        )
-        .await;
+        let outcome = apply_app(&client, &job).await;
         assert!(matches!(outcome.status, Status::Verified), "{outcome:?}");
         assert_eq!(
             outcome.steps[0].note.as_deref(),
@@ -578,22 +605,9 @@ mod tests {
     async fn an_update_that_meets_100301_creates() {
         // Planned against an existing callback; it was deleted before apply.
         let (emulator, client, credentials) = emulator(None).await;
-        let app = app("https://want/hook");
-        let planned_live = LiveState {
-            callback: Some(body("https://old/hook")),
-            ..LiveState::default()
-        };
-        let plan = plan::decide(&app, Ok(planned_live), None);
-        assert_eq!(plan.action, Action::Update);
-        let outcome = apply_app(
-            &client,
-            &Job {
-                app,
-                credentials,
-                plan,
-            },
-        )
-        .await;
+        let job = job(credentials, Some("https://old/hook"));
+        assert_eq!(job.plan.action(), Some(Action::Update));
+        let outcome = apply_app(&client, &job).await;
         assert!(matches!(outcome.status, Status::Verified), "{outcome:?}");
         assert!(outcome.steps[0].note.as_deref().unwrap().contains("100301"));
         assert_eq!(
@@ -609,24 +623,11 @@ mod tests {
     #[tokio::test(flavor = "multi_thread")]
     async fn a_read_back_that_differs_is_reported_not_verified() {
         let (emulator, client, credentials) = emulator(None).await;
-        let app = app("https://want/hook");
-        let plan = plan::decide(&app, Ok(LiveState::default()), None);
+        let mut job = job(credentials, None);
         // Another writer replaces the callback right after ours: simulate by a desired state
         // that the write does not reach (the job's app wants another URL than the plan sends).
-        let mut other = app.clone();
-        other.callback = Some(Managed::Present(CallbackSpec {
-            url: "https://else/hook".into(),
-            commands: body("x").commands,
-        }));
-        let outcome = apply_app(
-            &client,
-            &Job {
-                app: other,
-                credentials,
-                plan,
-            },
-        )
-        .await;
+        job.app.callback = Some(Managed::Present(body("https://else/hook")));
+        let outcome = apply_app(&client, &job).await;
         match outcome.status {
             Status::Unverified(d) => assert_eq!(
                 d,

@@ -16,31 +16,84 @@ use std::collections::BTreeSet;
 
 use saphyr::{Mapping, Scalar, Yaml, YamlEmitter};
 
-use crate::config::Location;
 use crate::config::model::{ABSENT, DEFAULT_IDENTIFIER, DEFAULT_SECRET_KEY_ENV, FORMAT_VERSION};
+use crate::config::{App, Location, Managed, TokenSpec};
+use crate::credentials::Credentials;
+use crate::plan::{AppError, LiveState};
 use crate::tim::command_words;
-use crate::tim::wire::CallbackBody;
 
-/// One app as it is live.
-#[derive(Debug, Clone)]
-pub struct ExportedApp {
-    pub name: String,
-    pub sdkappid: u64,
-    pub location: Location,
-    pub identifier: String,
-    pub secret_key_env: String,
-    /// `None`: no callback is configured.
-    pub callback: Option<CallbackBody>,
-    /// `None`: no token is configured.
-    pub token: Option<ExportedToken>,
+/// `app` as it is `live`: a desired state that plans to no changes. Its callback and token are
+/// managed, `absent` where none is configured; a token's value goes in the variable the app
+/// already names, or in [`suggested_token_env`].
+pub fn as_live(app: &App, live: LiveState) -> App {
+    let token = live.token.state().map(|t| TokenSpec {
+        value_env: match &app.token {
+            Some(Managed::Present(spec)) => spec.value_env.clone(),
+            _ => suggested_token_env(&app.name),
+        },
+        enabled: t.enabled,
+    });
+    App {
+        callback: Some(live.callback.map_or(Managed::Absent, Managed::Present)),
+        token: Some(token.map_or(Managed::Absent, Managed::Present)),
+        ..app.clone()
+    }
 }
 
-/// A live token, without its value.
-#[derive(Debug, Clone)]
-pub struct ExportedToken {
-    /// The variable the value is to be put in.
-    pub value_env: String,
-    pub enabled: bool,
+/// The desired token of an app, when it has one.
+fn token(app: &App) -> Option<&TokenSpec> {
+    match &app.token {
+        Some(Managed::Present(token)) => Some(token),
+        _ => None,
+    }
+}
+
+/// The apps as export resolves their credentials: without their token, because export never
+/// needs a token's value (it writes only the variable the value goes in), so no token variable
+/// is asked for. [`read_every_token`] then has the token read all the same.
+pub fn without_tokens(apps: &[App]) -> Vec<App> {
+    apps.iter()
+        .map(|a| App {
+            token: None,
+            ..a.clone()
+        })
+        .collect()
+}
+
+/// Has every app's token read, whatever its file says: export shows a live token even where the
+/// desired state leaves it unmanaged.
+pub fn read_every_token(credentials: &mut [Credentials]) {
+    for c in credentials {
+        c.reads_token = true;
+    }
+}
+
+/// An app whose live state could not be read, and why.
+#[derive(Debug)]
+pub struct Unreadable<'a> {
+    pub app: &'a App,
+    pub error: AppError,
+}
+
+/// The export of `apps` from their live state (read in the same order). Every app that could not
+/// be read is an error: a file missing some apps would be mistaken for the whole picture.
+pub fn from_live(
+    apps: &[App],
+    live: Vec<Result<LiveState, AppError>>,
+) -> Result<Vec<App>, Vec<Unreadable<'_>>> {
+    let mut exported = Vec::with_capacity(apps.len());
+    let mut unreadable = Vec::new();
+    for (app, live) in apps.iter().zip(live) {
+        match live {
+            Ok(live) => exported.push(as_live(app, live)),
+            Err(error) => unreadable.push(Unreadable { app, error }),
+        }
+    }
+    if unreadable.is_empty() {
+        Ok(exported)
+    } else {
+        Err(unreadable)
+    }
 }
 
 /// A variable name for an app's token: the app's name in upper case, non-alphanumerics as `_`,
@@ -67,16 +120,19 @@ pub fn suggested_token_env(app_name: &str) -> String {
 /// Live command words that livehook does not know and that cannot be admitted through
 /// `extra_commands` either (they do not have a command word's shape). The exported file would
 /// not validate with them, so the caller warns.
-pub fn unusable_words(apps: &[ExportedApp]) -> Vec<String> {
+pub fn unusable_words(apps: &[App]) -> Vec<String> {
     live_words(apps)
         .into_iter()
         .filter(|w| !command_words::is_known(w) && !command_words::has_shape(w))
         .collect()
 }
 
-fn live_words(apps: &[ExportedApp]) -> BTreeSet<String> {
+fn live_words(apps: &[App]) -> BTreeSet<String> {
     apps.iter()
-        .filter_map(|a| a.callback.as_ref())
+        .filter_map(|a| match &a.callback {
+            Some(Managed::Present(callback)) => Some(callback),
+            _ => None,
+        })
         .flat_map(|c| c.commands.iter().cloned())
         .collect()
 }
@@ -90,7 +146,7 @@ fn entry(map: &mut Mapping<'static>, key: &str, value: Yaml<'static>) {
 }
 
 /// The desired-state file for `apps` (in the order given).
-pub fn to_yaml(apps: &[ExportedApp]) -> String {
+pub fn to_yaml(apps: &[App]) -> String {
     let mut root = Mapping::new();
     entry(
         &mut root,
@@ -122,7 +178,7 @@ pub fn to_yaml(apps: &[ExportedApp]) -> String {
         crate::render::apps(apps.len()),
         env!("CARGO_PKG_VERSION")
     ));
-    if apps.iter().any(|a| a.token.is_some()) {
+    if apps.iter().any(|a| token(a).is_some()) {
         out.push_str(
             "# Token values are never exported: put each app's token in the variable its\n\
              # `value_env` names before `livehook plan` (which then shows no changes).\n",
@@ -135,7 +191,7 @@ pub fn to_yaml(apps: &[ExportedApp]) -> String {
     out
 }
 
-fn app_node(app: &ExportedApp) -> Mapping<'static> {
+fn app_node(app: &App) -> Mapping<'static> {
     let mut node = Mapping::new();
     entry(
         &mut node,
@@ -153,7 +209,8 @@ fn app_node(app: &ExportedApp) -> Mapping<'static> {
         entry(&mut node, "secret_key_env", string(&app.secret_key_env));
     }
     let callback = match &app.callback {
-        Some(c) => {
+        None => None,
+        Some(Managed::Present(c)) => {
             let mut map = Mapping::new();
             entry(&mut map, "url", string(&c.url));
             // Sorted and without repeats: the words are a set, and a stable order keeps
@@ -164,28 +221,33 @@ fn app_node(app: &ExportedApp) -> Mapping<'static> {
                 "commands",
                 Yaml::Sequence(words.into_iter().map(|w| string(w)).collect()),
             );
-            Yaml::Mapping(map)
+            Some(Yaml::Mapping(map))
         }
-        None => string(ABSENT),
+        Some(Managed::Absent) => Some(string(ABSENT)),
     };
-    entry(&mut node, "callback", callback);
+    if let Some(callback) = callback {
+        entry(&mut node, "callback", callback);
+    }
     let token = match &app.token {
-        Some(t) => {
+        None => None,
+        Some(Managed::Present(t)) => {
             let mut map = Mapping::new();
             entry(&mut map, "value_env", string(&t.value_env));
             entry(&mut map, "enabled", Yaml::Value(Scalar::Boolean(t.enabled)));
-            Yaml::Mapping(map)
+            Some(Yaml::Mapping(map))
         }
-        None => string(ABSENT),
+        Some(Managed::Absent) => Some(string(ABSENT)),
     };
-    entry(&mut node, "token", token);
+    if let Some(token) = token {
+        entry(&mut node, "token", token);
+    }
     node
 }
 
 /// Puts a comment line above each app's `token:` mapping. Apps are the mapping under `apps:`,
 /// each starting on a line indented by exactly two spaces, in the order emitted; within one,
 /// its `token:` key is the line indented by four spaces that starts with `token:`.
-fn with_token_comments(emitted: &str, apps: &[ExportedApp]) -> String {
+fn with_token_comments(emitted: &str, apps: &[App]) -> String {
     let mut out = String::with_capacity(emitted.len() + 128 * apps.len());
     let mut in_apps = false;
     let mut current: Option<usize> = None;
@@ -195,9 +257,7 @@ fn with_token_comments(emitted: &str, apps: &[ExportedApp]) -> String {
         } else if in_apps && line.starts_with("  ") && !line.starts_with("   ") {
             current = Some(current.map_or(0, |i| i + 1));
         }
-        let token = current
-            .and_then(|i| apps.get(i))
-            .and_then(|a| a.token.as_ref());
+        let token = current.and_then(|i| apps.get(i)).and_then(token);
         if let (Some(token), true) = (token, line == "    token:") {
             out.push_str(&format!(
                 "    # The value is not exported: set {} to this app's webhook token.\n",
@@ -213,7 +273,10 @@ fn with_token_comments(emitted: &str, apps: &[ExportedApp]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{Origin, Position};
+    use crate::plan::{LiveToken, TokenState};
     use crate::tim::region::Region;
+    use crate::tim::wire::Callback;
 
     #[test]
     fn names_and_shapes() {
@@ -228,37 +291,64 @@ mod tests {
         assert!(!command_words::has_shape("Live.OnCreate"));
     }
 
+    fn app(name: &str, sdkappid: u64, location: Location, identifier: &str, key: &str) -> App {
+        App {
+            name: name.into(),
+            sdkappid,
+            location,
+            identifier: identifier.into(),
+            secret_key_env: key.into(),
+            callback: None,
+            token: None,
+            origin: Origin::at(Position {
+                file: "(test)".into(),
+                line: 1,
+                column: 1,
+            }),
+        }
+    }
+
     #[test]
     fn a_document_with_awkward_values_stays_valid_yaml() {
+        let prod = app(
+            "prod-sg",
+            1400000001,
+            Location::Region(Region::Singapore),
+            crate::tim::DEFAULT_IDENTIFIER,
+            "TIM_SECRET_KEY",
+        );
+        let legacy = app(
+            "legacy",
+            1400000003,
+            Location::Endpoint("http://127.0.0.1:8080".into()),
+            "ops",
+            "LEGACY_KEY",
+        );
         let apps = vec![
-            ExportedApp {
-                name: "prod-sg".into(),
-                sdkappid: 1400000001,
-                location: Location::Region(Region::Singapore),
-                identifier: crate::tim::DEFAULT_IDENTIFIER.into(),
-                secret_key_env: "TIM_SECRET_KEY".into(),
-                callback: Some(CallbackBody {
-                    url: "https://h.example.com/a?x=1#frag: 'q\"".into(),
-                    commands: vec![
-                        "Live.CallbackAfterDestroyRoom".into(),
-                        "Live.CallbackAfterCreateRoom".into(),
-                        "Live.CallbackAfterBrandNew".into(),
-                    ],
-                }),
-                token: Some(ExportedToken {
-                    value_env: "PROD_SG_HOOK_TOKEN".into(),
-                    enabled: false,
-                }),
-            },
-            ExportedApp {
-                name: "legacy".into(),
-                sdkappid: 1400000003,
-                location: Location::Endpoint("http://127.0.0.1:8080".into()),
-                identifier: "ops".into(),
-                secret_key_env: "LEGACY_KEY".into(),
-                callback: None,
-                token: None,
-            },
+            as_live(
+                &prod,
+                LiveState {
+                    callback: Some(Callback {
+                        url: "https://h.example.com/a?x=1#frag: 'q\"".into(),
+                        commands: vec![
+                            "Live.CallbackAfterDestroyRoom".into(),
+                            "Live.CallbackAfterCreateRoom".into(),
+                            "Live.CallbackAfterBrandNew".into(),
+                        ],
+                    }),
+                    token: LiveToken::Present(TokenState {
+                        fingerprint: "hmac-sha256:00".into(),
+                        enabled: false,
+                    }),
+                },
+            ),
+            as_live(
+                &legacy,
+                LiveState {
+                    callback: None,
+                    token: LiveToken::Missing,
+                },
+            ),
         ];
         let text = to_yaml(&apps);
         insta::assert_snapshot!(text);

@@ -48,6 +48,8 @@ fuzz_target!(|data: &[u8]| {
         out: Box::new(std::io::sink()),
         err: Box::new(std::io::sink()),
         err_colored: false,
+        input: Box::new(std::io::empty()),
+        input_is_terminal: false,
     };
     streams.diagnostics(&diagnostics);
 });

@@ -16,7 +16,7 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use livehook::emulator::{AppState, FaultKind, FuzzEmulator, State};
 use livehook::tim::usersig;
-use livehook::tim::wire::{CallbackBody, TokenBody};
+use livehook::tim::wire::{Callback, TokenBody};
 
 const KEY_1: &str = "3f1c2d4e5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d";
 const KEY_2: &str = "key-two";
@@ -103,7 +103,7 @@ const COMMANDS: [&str; 7] = [
 
 fn state() -> State {
     let mut one = AppState::new(KEY_1);
-    one.callback = Some(CallbackBody {
+    one.callback = Some(Callback {
         url: "https://hooks.example.com/tim".into(),
         commands: vec!["Live.CallbackAfterCreateRoom".into()],
     });

@@ -33,10 +33,10 @@ pub enum Command {
     Plan(PlanArgs),
     /// Plan, ask for confirmation, write the changes, and verify them by reading back. With
     /// `--plan FILE`, apply a saved plan instead, refusing apps whose live state moved since.
-    Apply(super::apply::ApplyArgs),
+    Apply(ApplyArgs),
     /// Read the live configuration and print it as a desired-state file (format 1), to start a
     /// repository from what is live today.
-    Export(super::export::ExportArgs),
+    Export(ExportArgs),
     /// Print the JSON Schema of the desired-state file.
     Schema,
     /// Run the local live_config emulator (Tencent's seven calls, over HTTP) until interrupted.
@@ -48,19 +48,50 @@ pub enum Command {
     },
 }
 
+/// `[PATH]...` of the commands that read desired-state files.
 #[derive(Debug, Args)]
-pub struct PlanArgs {
+pub struct DesiredStatePaths {
     /// Desired-state files, or directories of `*.yaml` / `*.yml` files.
-    #[arg(value_name = "PATH", default_value = "livehook.yaml")]
+    #[arg(value_name = "PATH", default_value = crate::config::DEFAULT_PATH)]
     pub paths: Vec<PathBuf>,
+}
 
+/// `--target NAME`: the apps a command acts on.
+#[derive(Debug, Args)]
+pub struct Targets {
     /// Plan only this app (by name); repeat for several.
     #[arg(long = "target", value_name = "NAME")]
     pub targets: Vec<String>,
+}
 
+/// `--parallelism N`: how many apps are read (or written) at once.
+#[derive(Debug, Args)]
+pub struct Parallelism {
     /// How many apps to read at once. Each SDKAppID also stays under Tencent's 200 requests/s.
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub parallelism: u16,
+}
+
+/// `--emulator STATE_FILE`: send every app to the in-process emulator instead of Tencent.
+#[derive(Debug, Args)]
+pub struct EmulatorSeed {
+    /// Start the built-in emulator seeded from this state file and send every app there
+    /// (offline; the file itself is not modified). Apps the state file lists take its secret
+    /// keys; their environment variables are not needed.
+    #[arg(long, value_name = "STATE_FILE")]
+    pub emulator: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub paths: DesiredStatePaths,
+
+    #[command(flatten)]
+    pub targets: Targets,
+
+    #[command(flatten)]
+    pub parallelism: Parallelism,
 
     /// Output format: `text` for people, `json` for programs (versioned, stable), `markdown` for a
     /// pull-request comment, `github` for GitHub Actions annotations.
@@ -76,16 +107,119 @@ pub struct PlanArgs {
     #[arg(long, value_enum, value_name = "WHAT")]
     pub fail_on: Option<FailOn>,
 
-    /// Start the built-in emulator seeded from this state file and send every app there
-    /// (offline; the file itself is not modified). Apps the state file lists take its secret
-    /// keys; their environment variables are not needed.
-    #[arg(long, value_name = "STATE_FILE")]
-    pub emulator: Option<PathBuf>,
+    #[command(flatten)]
+    pub emulator: EmulatorSeed,
 
     /// Also save the plan to FILE (JSON, no secrets), for `livehook apply --plan FILE`. Not
     /// written when an app could not be read.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+// The shared flags' help is worded for plan; apply's own wording replaces it where it says more.
+// (A `//` comment: a doc comment here would become the command's about text.)
+#[derive(Debug, Args)]
+#[command(
+    mut_arg("targets", |a| a.help("Apply only this app (by name); repeat for several")),
+    mut_arg("parallelism", |a| a.help(
+        "How many apps to read and write at once. Each SDKAppID also stays under Tencent's 200 requests/s"
+    )),
+    mut_arg("emulator", |a| a.help(
+        "Start the built-in emulator seeded from this state file and send every app there. Apply \
+         changes only the emulator's in-memory copy unless --emulator-persist is given"
+    )),
+)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub paths: DesiredStatePaths,
+
+    /// Apply without asking for confirmation. Required when standard input is not a terminal.
+    #[arg(long)]
+    pub auto_approve: bool,
+
+    /// Apply this saved plan (`livehook plan --out FILE`) instead of planning again. Every app is
+    /// read first; an app whose live state moved since the plan is refused. Does not ask.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["paths", "targets"])]
+    pub plan: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub targets: Targets,
+
+    #[command(flatten)]
+    pub parallelism: Parallelism,
+
+    /// Output format: `text` for people, `json` for programs (one document, at the end).
+    #[arg(long, value_enum, default_value_t = ApplyFormat::Text)]
+    pub format: ApplyFormat,
+
+    #[command(flatten)]
+    pub emulator: EmulatorSeed,
+
+    /// Write the emulator's state back to STATE_FILE (atomically) after each change.
+    #[arg(long, requires = "emulator")]
+    pub emulator_persist: bool,
+
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ApplyFormat {
+    /// The plan, then one line per app applied, then the summary.
+    Text,
+    /// One JSON document (`format_version` 1.0) with every app's outcome.
+    Json,
+}
+
+// As for apply: export words the shared flags for itself.
+#[derive(Debug, Args)]
+#[command(
+    mut_arg("parallelism", |a| a.help("How many apps to read at once")),
+    mut_arg("emulator", |a| a.help(
+        "Start the built-in emulator seeded from this state file and read every app there (the \
+         file is not modified)"
+    )),
+)]
+pub struct ExportArgs {
+    /// Desired-state files (or directories) whose apps are exported as they are live, keeping
+    /// their names, regions and key variables. Default: livehook.yaml, unless --sdkappid is given.
+    #[arg(value_name = "PATH", conflicts_with = "sdkappids")]
+    pub paths: Vec<PathBuf>,
+
+    /// Export this SDKAppID (named `app-N`); repeat for several. Needs --region or --endpoint.
+    #[arg(long = "sdkappid", value_name = "N", value_parser = clap::value_parser!(u64).range(1..=4294967295))]
+    pub sdkappids: Vec<u64>,
+
+    /// Region of the --sdkappid apps: china, singapore, seoul, frankfurt, mumbai,
+    /// silicon-valley (usa), jakarta.
+    #[arg(
+        long,
+        value_name = "REGION",
+        conflicts_with = "endpoint",
+        requires = "sdkappids"
+    )]
+    pub region: Option<String>,
+
+    /// Base URL of the --sdkappid apps instead of a region (plain http only on loopback).
+    #[arg(long, value_name = "URL", requires = "sdkappids")]
+    pub endpoint: Option<String>,
+
+    /// App administrator account the --sdkappid apps are read as.
+    #[arg(long, value_name = "NAME", default_value = crate::config::model::DEFAULT_IDENTIFIER)]
+    pub identifier: String,
+
+    /// Environment variable holding the secret key of the --sdkappid apps.
+    #[arg(long, value_name = "NAME", default_value = crate::config::model::DEFAULT_SECRET_KEY_ENV)]
+    pub secret_key_env: String,
+
+    #[command(flatten)]
+    pub parallelism: Parallelism,
+
+    #[command(flatten)]
+    pub emulator: EmulatorSeed,
 
     #[command(flatten)]
     pub client: ClientArgs,
@@ -234,9 +368,8 @@ pub struct EmulatorArgs {
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// Desired-state files, or directories of `*.yaml` / `*.yml` files.
-    #[arg(value_name = "PATH", default_value = "livehook.yaml")]
-    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub paths: DesiredStatePaths,
 
     /// Output format: `text` (drawn diagnostics), `json` (one object per problem) or `github`
     /// (workflow-command annotations on the YAML lines).

@@ -4,41 +4,24 @@ use std::io::Write;
 use std::time::Duration;
 
 use super::args::EmulatorArgs;
-use super::{Outcome, Streams, report_error, runtime};
-use crate::emulator::{Emulator, Options, State};
+use super::outcome::{CliError, Outcome};
+use super::output::Streams;
+use super::session::{load_emulator_state, runtime};
+use crate::emulator::{Emulator, Options};
 
-pub fn run(args: &EmulatorArgs, streams: &mut Streams) -> Outcome {
+pub fn run(args: &EmulatorArgs, streams: &mut Streams) -> Result<Outcome, CliError> {
     if !(0.0..=1.0).contains(&args.faults) {
-        report_error(
-            streams,
-            &format!("--faults {} is not a probability", args.faults),
-            Some("give a rate from 0 to 1, e.g. --faults 0.3"),
+        return Err(
+            CliError::new(format!("--faults {} is not a probability", args.faults))
+                .with_help("give a rate from 0 to 1, e.g. --faults 0.3"),
         );
-        return Outcome::Failure;
     }
-    let state = match State::load(&args.state) {
-        Ok(state) => state,
-        Err(e) => {
-            report_error(
-                streams,
-                &e.to_string(),
-                Some("see the README's \"Emulator state file\" section for the format"),
-            );
-            return Outcome::Failure;
-        }
-    };
+    let state = load_emulator_state(&args.state)?;
     let tls = match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => match crate::emulator::load_tls(cert, key) {
-            Ok(config) => Some(config),
-            Err(e) => {
-                report_error(
-                    streams,
-                    &e.to_string(),
-                    Some("give a PEM certificate chain and its PEM private key"),
-                );
-                return Outcome::Failure;
-            }
-        },
+        (Some(cert), Some(key)) => Some(crate::emulator::load_tls(cert, key).map_err(|e| {
+            CliError::new(e.to_string())
+                .with_help("give a PEM certificate chain and its PEM private key")
+        })?),
         _ => None,
     };
     let options = Options {
@@ -56,12 +39,10 @@ pub fn run(args: &EmulatorArgs, streams: &mut Streams) -> Outcome {
         let emulator = match Emulator::start(state, options).await {
             Ok(emulator) => emulator,
             Err(e) => {
-                report_error(
-                    streams,
-                    &format!("cannot listen on {}: {e}", args.listen),
-                    Some("pick another address or port (port 0 picks a free one)"),
+                return Err(
+                    CliError::new(format!("cannot listen on {}: {e}", args.listen))
+                        .with_help("pick another address or port (port 0 picks a free one)"),
                 );
-                return Outcome::Failure;
             }
         };
         tracing::debug!(
@@ -82,6 +63,6 @@ pub fn run(args: &EmulatorArgs, streams: &mut Streams) -> Outcome {
         let _ = streams.out.flush();
         let _ = tokio::signal::ctrl_c().await;
         emulator.shutdown().await;
-        Outcome::Success
+        Ok(Outcome::Success)
     })
 }

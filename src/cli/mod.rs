@@ -1,10 +1,16 @@
 //! Command-line interface: argument parsing (clap derive), dispatch, and the one place where an
-//! outcome becomes an exit code.
+//! outcome becomes an exit code and an error is printed.
+//!
+//! Each command module parses nothing and decides nothing the library could: it calls the library
+//! and presents what comes back. Clap types all live in `args`, so that no two command modules
+//! import each other.
 
 mod apply;
 mod args;
+mod desired;
 mod emulator;
 mod export;
+mod outcome;
 mod output;
 mod plan;
 mod saved;
@@ -18,31 +24,10 @@ use std::process::ExitCode;
 use clap::Parser;
 
 pub use args::{Cli, ColorChoice, Command, Format};
+pub use outcome::{CliError, Outcome, Problem};
 pub use output::Streams;
 
-/// How a run ended. Every command returns one; [`main`] maps it to the process status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// Exit 0.
-    Success,
-    /// Exit 1: invalid input, a failed app, a refused apply.
-    Failure,
-    /// Exit 2: `plan --detailed-exitcode` found changes.
-    Changes,
-}
-
-impl Outcome {
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Outcome::Success => 0,
-            Outcome::Failure => 1,
-            Outcome::Changes => 2,
-        }
-    }
-}
-
-/// Parses `args`, runs the command against the process's stdout and stderr, and returns the exit
-/// status.
+/// Parses `args`, runs the command against the process's streams, and returns the exit status.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
@@ -55,18 +40,28 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     };
     let mut streams = Streams::from_process(cli.color);
     init_logging(cli.verbose, streams.err_colored);
-    if let Some(warning) = cli.command.client_args().and_then(|c| c.warning()) {
-        report(&mut streams, Severity::Warning, &warning, None);
-    }
     let outcome = run(cli, &mut streams);
     let _ = streams.out.flush();
     ExitCode::from(outcome.exit_code())
 }
 
-/// Runs a parsed command line, writing to `streams`.
+/// Runs a parsed command line against `streams`, printing the error a command stopped with.
 pub fn run(cli: Cli, streams: &mut Streams) -> Outcome {
-    match cli.command {
-        Command::Validate(args) => validate::run(&args, streams),
+    if let Some(warning) = cli.command.client_args().and_then(|c| c.warning()) {
+        streams.warning(&warning);
+    }
+    match dispatch(cli.command, streams) {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            streams.error(&error);
+            Outcome::Failure
+        }
+    }
+}
+
+fn dispatch(command: Command, streams: &mut Streams) -> Result<Outcome, CliError> {
+    match command {
+        Command::Validate(args) => Ok(validate::run(&args, streams)),
         Command::Plan(args) => plan::run(&args, streams),
         Command::Apply(args) => apply::run(&args, streams),
         Command::Export(args) => export::run(&args, streams),
@@ -74,13 +69,13 @@ pub fn run(cli: Cli, streams: &mut Streams) -> Outcome {
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut Cli::command(), "livehook", &mut streams.out);
-            Outcome::Success
+            Ok(Outcome::Success)
         }
         Command::Schema => {
             let _ = streams
                 .out
                 .write_all(crate::config::schema_text().as_bytes());
-            Outcome::Success
+            Ok(Outcome::Success)
         }
     }
 }
@@ -103,42 +98,4 @@ fn init_logging(verbose: bool, colored: bool) {
         .with(layer)
         .with(Targets::new().with_target("livehook", level))
         .try_init();
-}
-
-/// A multi-threaded Tokio runtime for commands that talk HTTP. Failing to start one means the
-/// process cannot create threads; nothing sensible can follow.
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("the Tokio runtime starts")
-}
-
-/// Writes `error: MESSAGE` (and `help: HELP`) to stderr: the shape of every failure that is not
-/// about a place in a desired-state file.
-fn report_error(streams: &mut Streams, message: &str, help: Option<&str>) {
-    report(streams, Severity::Error, message, help);
-}
-
-enum Severity {
-    Error,
-    Warning,
-}
-
-/// `error: …` in bold red or `warning: …` in bold yellow, then an optional `help:` line.
-fn report(streams: &mut Streams, severity: Severity, message: &str, help: Option<&str>) {
-    let (label, colour) = match severity {
-        Severity::Error => ("error:", anstyle::AnsiColor::Red),
-        Severity::Warning => ("warning:", anstyle::AnsiColor::Yellow),
-    };
-    let style = colour.on_default().effects(anstyle::Effects::BOLD);
-    let _ = writeln!(
-        streams.err,
-        "{}{label}{} {message}",
-        style.render(),
-        style.render_reset()
-    );
-    if let Some(help) = help {
-        let _ = writeln!(streams.err, "  help: {help}");
-    }
 }

@@ -1,15 +1,17 @@
-//! The output streams and how diagnostics are drawn on them.
+//! The process's streams and how diagnostics, errors and warnings are drawn on them.
 //!
-//! Data goes to `out` (stdout), diagnostics and progress to `err` (stderr). Colour is decided per
-//! stream by anstream: on for a terminal without NO_COLOR, or as `--color` says; escape codes are
-//! stripped from a stream that is not coloured.
+//! Data goes to `out` (stdout), diagnostics and progress to `err` (stderr); the confirmation
+//! prompt reads `input` (stdin). Colour is decided per stream by anstream: on for a terminal
+//! without NO_COLOR, or as `--color` says; escape codes are stripped from a stream that is not
+//! coloured.
 
-use std::io::Write;
+use std::io::{BufRead, IsTerminal, Write};
 
 use anstream::AutoStream;
 use miette::{GraphicalReportHandler, GraphicalTheme};
 
-use super::ColorChoice;
+use super::args::ColorChoice;
+use super::outcome::CliError;
 use crate::config::ConfigDiagnostic;
 use crate::config::diagnostic::Rendered;
 
@@ -18,6 +20,10 @@ pub struct Streams {
     pub err: Box<dyn Write>,
     /// Whether escape codes written to `err` reach the reader (miette draws with or without).
     pub err_colored: bool,
+    /// Where answers to questions come from.
+    pub input: Box<dyn BufRead>,
+    /// Whether `input` is a terminal, i.e. whether someone can answer a question.
+    pub input_is_terminal: bool,
 }
 
 impl Streams {
@@ -33,10 +39,13 @@ impl Streams {
             err.current_choice(),
             anstream::ColorChoice::Always | anstream::ColorChoice::AlwaysAnsi
         );
+        let stdin = std::io::stdin();
         Streams {
             out: Box::new(out),
             err: Box::new(err),
             err_colored,
+            input_is_terminal: stdin.is_terminal(),
+            input: Box::new(stdin.lock()),
         }
     }
 
@@ -58,4 +67,47 @@ impl Streams {
             let _ = writeln!(self.err, "{text}");
         }
     }
+
+    /// Prints why a command stopped: its diagnostics, `error: …` lines and `help:` lines.
+    pub fn error(&mut self, error: &CliError) {
+        self.diagnostics(&error.diagnostics);
+        for problem in &error.problems {
+            self.labelled(Severity::Error, &problem.message, problem.help.as_deref());
+        }
+        if let Some(help) = &error.help {
+            self.help(help);
+        }
+    }
+
+    /// Prints `warning: …` for something that works but deserves a look.
+    pub fn warning(&mut self, message: &str) {
+        self.labelled(Severity::Warning, message, None);
+    }
+
+    /// `error:` in bold red or `warning:` in bold yellow, then an optional `help:` line.
+    fn labelled(&mut self, severity: Severity, message: &str, help: Option<&str>) {
+        let (label, colour) = match severity {
+            Severity::Error => ("error:", anstyle::AnsiColor::Red),
+            Severity::Warning => ("warning:", anstyle::AnsiColor::Yellow),
+        };
+        let style = colour.on_default().effects(anstyle::Effects::BOLD);
+        let _ = writeln!(
+            self.err,
+            "{}{label}{} {message}",
+            style.render(),
+            style.render_reset()
+        );
+        if let Some(help) = help {
+            self.help(help);
+        }
+    }
+
+    fn help(&mut self, help: &str) {
+        let _ = writeln!(self.err, "  help: {help}");
+    }
+}
+
+enum Severity {
+    Error,
+    Warning,
 }

@@ -3,33 +3,23 @@
 use std::io::Write;
 
 use super::args::{FailOn, Format, PlanArgs};
-use super::session::{Session, load_emulator_seed};
-use super::{Outcome, Streams, report_error, runtime};
-use crate::config::{self, App};
+use super::desired::load_apps;
+use super::outcome::{CliError, Outcome};
+use super::output::Streams;
+use super::session::{Session, load_emulator_seed, runtime};
 use crate::plan::{Action, AppPlan, Summary};
 use crate::render;
 
-pub fn run(args: &PlanArgs, streams: &mut Streams) -> Outcome {
-    let Some(apps) = load_apps(&args.paths, &args.targets, streams) else {
-        return Outcome::Failure;
-    };
-    let Ok(seed) = load_emulator_seed(args.emulator.as_deref(), streams) else {
-        return Outcome::Failure;
-    };
+pub fn run(args: &PlanArgs, streams: &mut Streams) -> Result<Outcome, CliError> {
+    let apps = load_apps(&args.paths.paths, &args.targets.targets, streams)?;
+    let seed = load_emulator_seed(args.emulator.emulator.as_deref())?;
     let plans = runtime().block_on(async {
         // The in-process emulator gets a copy of the state: plan never changes the user's file.
         let session = Session::start(seed, None, args.client.options()).await?;
-        let planned = session.plan(&apps, args.parallelism).await;
+        let planned = session.plan(&apps, args.parallelism.parallelism).await;
         session.shutdown().await;
         planned.map(|(_, plans)| plans)
-    });
-    let plans = match plans {
-        Ok(plans) => plans,
-        Err(failure) => {
-            failure.report(streams);
-            return Outcome::Failure;
-        }
-    };
+    })?;
     // The report comes first, so that a plan that cannot be saved (an app failed) still shows
     // why.
     let _ = streams
@@ -39,13 +29,11 @@ pub fn run(args: &PlanArgs, streams: &mut Streams) -> Outcome {
         append_step_summary(&plans, streams);
     }
     if let Some(out) = &args.out {
-        if !super::saved::write(out, &apps, &plans, streams) {
-            return Outcome::Failure;
-        }
+        super::saved::write(out, &apps, &plans, streams)?;
     }
     let summary = Summary::of(&plans);
     if summary.error > 0 {
-        return Outcome::Failure;
+        return Ok(Outcome::Failure);
     }
     if let Some(gate) = args.fail_on {
         let tripped: Vec<&str> = plans
@@ -53,13 +41,13 @@ pub fn run(args: &PlanArgs, streams: &mut Streams) -> Outcome {
             .filter(|p| match gate {
                 // Part by part: an app that deletes its callback while creating a token counts
                 // as an update overall, and must still trip the gate.
-                FailOn::Delete => {
-                    p.callback
+                FailOn::Delete => p.decision.as_ref().is_ok_and(|d| {
+                    d.callback
                         .as_ref()
                         .is_some_and(|c| c.action == Action::Delete)
-                        || p.token.as_ref().is_some_and(|t| t.action == Action::Delete)
-                }
-                FailOn::Change => p.action.is_change(),
+                        || d.token.as_ref().is_some_and(|t| t.action == Action::Delete)
+                }),
+                FailOn::Change => p.is_change(),
             })
             .map(|p| p.name.as_str())
             .collect();
@@ -68,24 +56,20 @@ pub fn run(args: &PlanArgs, streams: &mut Streams) -> Outcome {
                 FailOn::Delete => "deletes",
                 FailOn::Change => "changes",
             };
-            report_error(
-                streams,
-                &format!(
-                    "--fail-on {}: the plan {what} {}: {}",
-                    gate_name(gate),
-                    crate::render::apps(tripped.len()),
-                    tripped.join(", ")
-                ),
-                Some("review the plan; this gate exists so such a change is made on purpose"),
-            );
-            return Outcome::Failure;
+            return Err(CliError::new(format!(
+                "--fail-on {}: the plan {what} {}: {}",
+                gate_name(gate),
+                crate::render::apps(tripped.len()),
+                tripped.join(", ")
+            ))
+            .with_help("review the plan; this gate exists so such a change is made on purpose"));
         }
     }
-    if args.detailed_exitcode && summary.changes() > 0 {
+    Ok(if args.detailed_exitcode && summary.changes() > 0 {
         Outcome::Changes
     } else {
         Outcome::Success
-    }
+    })
 }
 
 fn gate_name(gate: FailOn) -> &'static str {
@@ -126,68 +110,6 @@ fn append_step_summary(plans: &[AppPlan], streams: &mut Streams) {
             "could not append the plan to $GITHUB_STEP_SUMMARY ({}): {e}",
             std::path::Path::new(&path).display()
         );
-        super::report(streams, super::Severity::Warning, &message, None);
+        streams.warning(&message);
     }
-}
-
-/// Loads the desired state (drawing its diagnostics) and keeps the `--target` apps.
-pub(super) fn load_apps(
-    paths: &[std::path::PathBuf],
-    targets: &[String],
-    streams: &mut Streams,
-) -> Option<Vec<App>> {
-    let desired = match config::load(paths) {
-        Ok(desired) => desired,
-        Err(diagnostics) => {
-            streams.diagnostics(&diagnostics);
-            report_error(
-                streams,
-                "the desired state is invalid; nothing was read or changed",
-                Some("`livehook validate` shows the same problems"),
-            );
-            return None;
-        }
-    };
-    streams.diagnostics(&desired.warnings);
-    if targets.is_empty() {
-        return Some(desired.apps);
-    }
-    let unknown: Vec<&String> = targets
-        .iter()
-        .filter(|t| !desired.apps.iter().any(|a| &a.name == *t))
-        .collect();
-    if !unknown.is_empty() {
-        let known: Vec<&str> = desired.apps.iter().map(|a| a.name.as_str()).collect();
-        let suggestion = unknown
-            .iter()
-            .filter_map(|t| {
-                config::did_you_mean(t, known.iter().copied())
-                    .map(|best| format!("did you mean `{best}`? "))
-            })
-            .next()
-            .unwrap_or_default();
-        report_error(
-            streams,
-            &format!(
-                "--target names no app: {}",
-                unknown
-                    .iter()
-                    .map(|t| format!("`{t}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            Some(&format!(
-                "{suggestion}apps in the desired state: {}",
-                known.join(", ")
-            )),
-        );
-        return None;
-    }
-    Some(
-        desired
-            .apps
-            .into_iter()
-            .filter(|a| targets.contains(&a.name))
-            .collect(),
-    )
 }

@@ -2,32 +2,26 @@
 //! in-process emulator, credentials resolved up front, one client, the live state read, and the
 //! plan decided from it.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::path::{Path, PathBuf};
 
-use super::{Streams, report_error};
+use super::outcome::{CliError, Problem};
 use crate::config::App;
 use crate::credentials::{self, Credentials, MissingVariable, VariableKind};
 use crate::emulator::{Emulator, Options, State};
 use crate::plan::{self, AppError, AppPlan, LiveState};
 use crate::tim::client::{Client, ClientOptions};
 
-/// Why a run stopped before any app was read.
-pub(super) enum Failure {
-    MissingVariables(Vec<MissingVariable>),
-    Other(String),
-}
-
-impl Failure {
-    pub(super) fn report(&self, streams: &mut Streams) {
-        match self {
-            Failure::MissingVariables(missing) => report_missing(streams, missing),
-            Failure::Other(message) => report_error(streams, message, None),
-        }
-    }
+/// A multi-threaded Tokio runtime for commands that talk HTTP. Failing to start one means the
+/// process cannot create threads; nothing sensible can follow.
+pub(super) fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the Tokio runtime starts")
 }
 
 /// A client, and the emulator every app is sent to when `--emulator` is given.
@@ -43,7 +37,7 @@ impl Session {
         seed: Option<State>,
         persist_to: Option<PathBuf>,
         client_options: ClientOptions,
-    ) -> Result<Self, Failure> {
+    ) -> Result<Self, CliError> {
         let emulator = match seed {
             Some(state) => {
                 // Nothing reads the in-process emulator's request log; do not keep one.
@@ -55,7 +49,7 @@ impl Session {
                 let persisting = options.persist_to.is_some();
                 let apps = state.apps.len();
                 let emulator = Emulator::start(state, options).await.map_err(|e| {
-                    Failure::Other(format!("cannot start the in-process emulator: {e}"))
+                    CliError::new(format!("cannot start the in-process emulator: {e}"))
                 })?;
                 tracing::debug!(
                     url = %emulator.base_url(),
@@ -73,13 +67,13 @@ impl Session {
             per_sdkappid_limit = client_options.requests_per_second_per_sdkappid,
             "HTTP client ready"
         );
-        let client = Client::new(client_options).map_err(|e| Failure::Other(e.to_string()))?;
+        let client = Client::new(client_options).map_err(|e| CliError::new(e.to_string()))?;
         Ok(Session { emulator, client })
     }
 
     /// Resolves every app's secret key and token before any request is sent. With the emulator,
     /// every app is sent there, and an app its state file lists takes the file's key.
-    pub fn credentials(&self, apps: &[App]) -> Result<Vec<Credentials>, Failure> {
+    pub fn credentials(&self, apps: &[App]) -> Result<Vec<Credentials>, CliError> {
         let base_url = self.emulator.as_ref().map(Emulator::base_url);
         // One snapshot for all apps: `state()` copies the whole state.
         let state = self.emulator.as_ref().map(Emulator::state);
@@ -88,7 +82,7 @@ impl Session {
             Some(app.secret_key.clone())
         };
         let credentials = credentials::resolve(apps, base_url.as_deref(), emulator_key)
-            .map_err(Failure::MissingVariables)?;
+            .map_err(|missing| missing_variables(&missing))?;
         log_routes(&credentials);
         Ok(credentials)
     }
@@ -117,7 +111,7 @@ impl Session {
         &self,
         apps: &[App],
         parallelism: u16,
-    ) -> Result<(Vec<Credentials>, Vec<AppPlan>), Failure> {
+    ) -> Result<(Vec<Credentials>, Vec<AppPlan>), CliError> {
         let credentials = self.credentials(apps)?;
         let live = self.read(&credentials, parallelism).await;
         let plans = apps
@@ -169,26 +163,28 @@ fn progress_bar(apps: usize) -> ProgressBar {
     bar
 }
 
-/// Loads `--emulator STATE_FILE`, reporting a bad file.
-pub(super) fn load_emulator_seed(
-    path: Option<&Path>,
-    streams: &mut Streams,
-) -> Result<Option<State>, ()> {
-    let Some(path) = path else { return Ok(None) };
-    State::load(path).map(Some).map_err(|e| {
-        report_error(
-            streams,
-            &e.to_string(),
-            Some("see the README's \"Emulator state file\" section for the format"),
-        );
+/// Loads `--emulator STATE_FILE`, when given.
+pub(super) fn load_emulator_seed(path: Option<&Path>) -> Result<Option<State>, CliError> {
+    path.map(load_emulator_state).transpose()
+}
+
+/// Loads an emulator state file.
+pub(super) fn load_emulator_state(path: &Path) -> Result<State, CliError> {
+    State::load(path).map_err(|e| {
+        CliError::new(e.to_string())
+            .with_help("see the README's \"Emulator state file\" section for the format")
     })
 }
 
 /// Names every unusable variable and the apps that need it, then says how to fix it.
-pub(super) fn report_missing(streams: &mut Streams, missing: &[MissingVariable]) {
-    for m in missing {
-        report_error(streams, &m.message(), None);
-    }
+fn missing_variables(missing: &[MissingVariable]) -> CliError {
+    let problems = missing
+        .iter()
+        .map(|m| Problem {
+            message: m.message(),
+            help: None,
+        })
+        .collect();
     let keys = missing.iter().any(|m| m.kind == VariableKind::SecretKey);
     let tokens = missing.iter().any(|m| m.kind == VariableKind::Token);
     let help = match (keys, tokens) {
@@ -202,5 +198,5 @@ pub(super) fn report_missing(streams: &mut Streams, missing: &[MissingVariable])
             "export each app's secret key (from the Chat console) and each webhook token (1 to 128 characters) in their variables; no request was sent"
         }
     };
-    let _ = writeln!(streams.err, "  help: {help}");
+    CliError::many(problems).with_help(help)
 }

@@ -5,13 +5,14 @@ use std::io::Write;
 use serde_json::json;
 
 use super::args::{ValidateArgs, ValidateFormat};
-use super::{Outcome, Streams};
+use super::outcome::Outcome;
+use super::output::Streams;
 use crate::config::{self, ConfigDiagnostic, Position};
 use crate::render::github::{self, Annotation, Level};
 use crate::render::plural;
 
 pub fn run(args: &ValidateArgs, streams: &mut Streams) -> Outcome {
-    let (diagnostics, counts) = match config::load(&args.paths) {
+    let (diagnostics, counts) = match config::load(&args.paths.paths) {
         Ok(desired) => (
             desired.warnings,
             Some((desired.apps.len(), desired.files.len())),

@@ -12,22 +12,28 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub use checks::{EndpointProblem, check_endpoint, is_loopback, parse_http_url};
 pub use diagnostic::{ConfigDiagnostic, SourceFile};
-pub use model::{CallbackSpec, Managed, TokenSpec};
+pub use model::{Managed, TokenSpec};
 pub use suggest::did_you_mean;
 
 use crate::tim::region::Region;
+use crate::tim::wire::Callback;
 use yaml::{Document, escape_pointer};
+
+/// The desired-state file commands read when given no path.
+pub const DEFAULT_PATH: &str = "livehook.yaml";
 
 /// Files larger than this are refused before parsing: a desired state for thousands of apps is
 /// well under a megabyte.
 const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
-/// Where an app's REST calls go.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// Where an app's REST calls go. Saved plans record it as `{"region": NAME}` or
+/// `{"endpoint": URL}`; serde refuses a region name livehook does not know.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Location {
     Region(Region),
     /// A base URL such as `http://127.0.0.1:8080`, without a trailing slash.
@@ -96,7 +102,7 @@ pub struct App {
     pub identifier: String,
     pub secret_key_env: String,
     /// `None`: unmanaged (read and shown, never changed).
-    pub callback: Option<Managed<CallbackSpec>>,
+    pub callback: Option<Managed<Callback>>,
     /// `None`: unmanaged.
     pub token: Option<Managed<TokenSpec>>,
     pub origin: Origin,
@@ -145,6 +151,50 @@ pub fn load(paths: &[PathBuf]) -> Result<DesiredState, Vec<ConfigDiagnostic>> {
         files,
         warnings: diagnostics,
     })
+}
+
+/// `--target` names that are not apps of the desired state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownTargets {
+    pub unknown: Vec<String>,
+    /// Every app's name, to list what could have been meant.
+    pub known: Vec<String>,
+}
+
+impl UnknownTargets {
+    /// The closest app name to the first unknown target that is close to any.
+    pub fn suggestion(&self) -> Option<&str> {
+        self.unknown
+            .iter()
+            .find_map(|t| did_you_mean(t, self.known.iter().map(String::as_str)))
+    }
+}
+
+impl DesiredState {
+    /// The apps named in `targets` (every app when it is empty), in the desired state's order.
+    /// Names that match no app are an error rather than ignored: a typo must not silently plan
+    /// nothing.
+    pub fn select(self, targets: &[String]) -> Result<Vec<App>, UnknownTargets> {
+        if targets.is_empty() {
+            return Ok(self.apps);
+        }
+        let unknown: Vec<String> = targets
+            .iter()
+            .filter(|t| !self.apps.iter().any(|a| &a.name == *t))
+            .cloned()
+            .collect();
+        if !unknown.is_empty() {
+            return Err(UnknownTargets {
+                unknown,
+                known: self.apps.into_iter().map(|a| a.name).collect(),
+            });
+        }
+        Ok(self
+            .apps
+            .into_iter()
+            .filter(|a| targets.contains(&a.name))
+            .collect())
+    }
 }
 
 /// Validates one source text and resolves its apps (none when it has errors).
@@ -205,7 +255,8 @@ fn resolve(file: model::DesiredStateFile, doc: &Document, source: &SourceFile) -
             let base = format!("/apps/{}", escape_pointer(&name));
             // An app's own region or endpoint beats either from defaults; the checks guarantee
             // that one applies and that no level sets both.
-            let location = match (&spec.region, &spec.endpoint) {
+            let settings = &spec.settings;
+            let location = match (&settings.region, &settings.endpoint) {
                 (Some(region), _) => Location::Region(*region),
                 (None, Some(endpoint)) => Location::Endpoint(trim_base(endpoint)),
                 (None, None) => match (&defaults.region, &defaults.endpoint) {
@@ -245,10 +296,12 @@ fn resolve(file: model::DesiredStateFile, doc: &Document, source: &SourceFile) -
                 sdkappid: spec.sdkappid,
                 location,
                 identifier: spec
+                    .settings
                     .identifier
                     .or_else(|| defaults.identifier.clone())
                     .unwrap_or_else(|| model::DEFAULT_IDENTIFIER.into()),
                 secret_key_env: spec
+                    .settings
                     .secret_key_env
                     .or_else(|| defaults.secret_key_env.clone())
                     .unwrap_or_else(|| model::DEFAULT_SECRET_KEY_ENV.into()),
@@ -375,7 +428,9 @@ fn read_source(path: &Path) -> Result<SourceFile, Box<ConfigDiagnostic>> {
     let metadata = std::fs::metadata(path).map_err(|e| {
         unreadable(
             io_reason(&e),
-            "pass the path of a desired-state file or directory (default: livehook.yaml)",
+            &format!(
+                "pass the path of a desired-state file or directory (default: {DEFAULT_PATH})"
+            ),
         )
     })?;
     if metadata.len() > MAX_FILE_BYTES {

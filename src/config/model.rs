@@ -15,6 +15,7 @@ use regex::Regex;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
+use crate::tim::wire::Callback;
 use crate::tim::{command_words, region::Region};
 
 /// The only desired-state format this livehook reads.
@@ -48,8 +49,8 @@ pub struct DesiredStateFile {
     pub version: u64,
     /// Settings merged under every app; an app's own setting wins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Defaults")]
-    pub defaults: Option<Defaults>,
+    #[schemars(with = "AppSettings")]
+    pub defaults: Option<AppSettings>,
     /// Command words that Tencent added after this livehook was released; they are accepted in
     /// `commands` lists as if they were known.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -61,36 +62,15 @@ pub struct DesiredStateFile {
 }
 
 /// Settings merged under every app.
+// The same four settings are an app's own (`AppSpec` flattens them in), so both read and
+// document them once. Flattened, their own `deny_unknown_fields` does not apply (serde hands them
+// only their own keys); `AppSpec`'s refuses the rest, though the schema check has by then.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Defaults {
-    /// App administrator account that calls are made as (default: `administrator`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "String", length(min = 1))]
-    pub identifier: Option<String>,
-    /// Name of the environment variable that holds the app's secret key (default:
-    /// `TIM_SECRET_KEY`). The key itself never lives in this file.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "env_name_schema")]
-    pub secret_key_env: Option<String>,
-    /// Tencent Cloud Chat region whose REST domain the apps are called at.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "region_schema")]
-    pub region: Option<Region>,
-    /// Base URL to call instead of a region's domain (plain http only on loopback).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "endpoint_schema")]
-    pub endpoint: Option<String>,
-}
-
-/// One app (SDKAppID) and the webhook configuration it must have.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AppSpec {
-    /// The app's SDKAppID, from the Tencent Cloud Chat console.
-    #[schemars(range(min = 1, max = 4294967295u64))]
-    pub sdkappid: u64,
-    /// Tencent Cloud Chat region of the app. Exactly one of `region` and `endpoint` applies.
+#[schemars(rename = "Defaults")]
+pub struct AppSettings {
+    /// Tencent Cloud Chat region of the app, whose REST domain its calls go to. Exactly one of
+    /// `region` and `endpoint` applies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "region_schema")]
     pub region: Option<Region>,
@@ -103,15 +83,32 @@ pub struct AppSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "String", length(min = 1))]
     pub identifier: Option<String>,
-    /// Name of the environment variable that holds this app's secret key.
+    /// Name of the environment variable that holds the app's secret key (default:
+    /// `TIM_SECRET_KEY`). The key itself never lives in this file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "env_name_schema")]
     pub secret_key_env: Option<String>,
+}
+
+/// One app (SDKAppID) and the webhook configuration it must have.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AppSpec {
+    /// The app's SDKAppID, from the Tencent Cloud Chat console.
+    #[schemars(range(min = 1, max = 4294967295u64))]
+    pub sdkappid: u64,
+    /// Where the app is reached and whom calls are made as; each unset one comes from `defaults`.
+    #[serde(flatten)]
+    pub settings: AppSettings,
     /// The webhook: `{url, commands}`, or `absent` to delete it. Leave it out to leave the
     /// callback unmanaged (read and shown, never changed).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "callback_in_file::managed"
+    )]
     #[schemars(with = "Managed<CallbackSpec>")]
-    pub callback: Option<Managed<CallbackSpec>>,
+    pub callback: Option<Managed<Callback>>,
     /// The webhook authentication token: `{value_env, enabled}`, or `absent` to delete it. Leave it
     /// out to leave the token unmanaged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -119,9 +116,14 @@ pub struct AppSpec {
     pub token: Option<Managed<TokenSpec>>,
 }
 
+// How desired-state files and saved plans spell a `Callback`, not a second type: serde's remote
+// derive makes this a description of `Callback`'s fields under the file's names (`Callback`'s own
+// serde spelling is the wire's), and no value of it is ever made. Fields holding a `Callback` use
+// it through `callback_in_file`. The schema keeps calling it `CallbackSpec`.
 /// The callback URL and the events it receives.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Serialize, Deserialize, JsonSchema)]
+#[serde(remote = "Callback", deny_unknown_fields)]
+#[schemars(rename = "CallbackSpec")]
 pub struct CallbackSpec {
     /// Absolute `https://` (recommended) or `http://` URL that Tencent posts events to.
     #[schemars(extend("format" = "uri"))]
@@ -157,6 +159,87 @@ pub enum Managed<T> {
 
 /// The word that marks a managed part as "must not exist".
 pub const ABSENT: &str = "absent";
+
+impl<T> Managed<T> {
+    pub fn as_ref(&self) -> Managed<&T> {
+        match self {
+            Managed::Present(value) => Managed::Present(value),
+            Managed::Absent => Managed::Absent,
+        }
+    }
+
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Managed<U> {
+        match self {
+            Managed::Present(value) => Managed::Present(f(value)),
+            Managed::Absent => Managed::Absent,
+        }
+    }
+}
+
+/// Serde `with` modules for fields that hold a [`Callback`] in a desired-state file or a saved
+/// plan, so that it is spelled `{url, commands}` there ([`CallbackSpec`]).
+pub mod callback_in_file {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::{CallbackSpec, Managed};
+    use crate::tim::wire::Callback;
+
+    /// A callback to serialise as `{url, commands}` (the JSON plan shows it so, too).
+    pub struct InFile<'a>(pub &'a Callback);
+
+    impl Serialize for InFile<'_> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            CallbackSpec::serialize(self.0, serializer)
+        }
+    }
+
+    struct Read(Callback);
+
+    impl<'de> Deserialize<'de> for Read {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            CallbackSpec::deserialize(deserializer).map(Read)
+        }
+    }
+
+    /// `Option<Callback>`: `null` or `{url, commands}`.
+    pub mod optional {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(
+            value: &Option<Callback>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            value.as_ref().map(InFile).serialize(serializer)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<Callback>, D::Error> {
+            Ok(Option::<Read>::deserialize(deserializer)?.map(|read| read.0))
+        }
+    }
+
+    /// `Option<Managed<Callback>>`: `null` (unmanaged), `absent`, or `{url, commands}`.
+    pub mod managed {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(
+            value: &Option<Managed<Callback>>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            value
+                .as_ref()
+                .map(|m| m.as_ref().map(InFile))
+                .serialize(serializer)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<Managed<Callback>>, D::Error> {
+            Ok(Option::<Managed<Read>>::deserialize(deserializer)?.map(|m| m.map(|read| read.0)))
+        }
+    }
+}
 
 impl<T: Serialize> Serialize for Managed<T> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -253,4 +336,31 @@ pub fn json_schema() -> serde_json::Value {
         .into_generator()
         .into_root_schema_for::<DesiredStateFile>();
     schema.to_value()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_app_takes_its_settings_flattened_and_refuses_unknown_fields() {
+        let app: AppSpec = serde_json::from_value(json!({
+            "sdkappid": 1,
+            "region": "singapore",
+            "identifier": "ops",
+            "callback": {"url": "https://h", "commands": ["Live.CallbackAfterCreateRoom"]}
+        }))
+        .unwrap();
+        assert_eq!(app.settings.region, Some(Region::Singapore));
+        assert_eq!(app.settings.identifier.as_deref(), Some("ops"));
+        let Some(Managed::Present(callback)) = app.callback else {
+            panic!("a callback is read in the file's spelling")
+        };
+        assert_eq!(callback.url, "https://h");
+        let error = serde_json::from_value::<AppSpec>(json!({"sdkappid": 1, "regoin": "china"}))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("unknown field `regoin`"), "{error}");
+    }
 }

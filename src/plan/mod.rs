@@ -2,6 +2,7 @@
 //! them (README, "The plan"). Deciding is pure — [`decide`] takes the live state already read — so the
 //! rules are unit-tested without a server; `plan::read` does the reading.
 
+pub mod diff;
 pub mod read;
 pub mod saved;
 pub mod token;
@@ -12,16 +13,18 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::config::{App, CallbackSpec, Managed, Origin};
+use crate::config::{App, Managed, Origin};
 use crate::tim::client::CallError;
-use crate::tim::wire::{CallbackBody, Command, TokenBody};
+use crate::tim::wire::{Callback, Command, TokenBody};
 pub use token::{LiveToken, TokenChange, TokenState};
 
-/// What is live for one app, as read.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// What is live for one app, as read. Saved plans record it as it is (`{callback, token}`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LiveState {
     /// `None`: `get_callback` answered 100301 (no configuration).
-    pub callback: Option<CallbackBody>,
+    #[serde(default, with = "crate::config::model::callback_in_file::optional")]
+    pub callback: Option<Callback>,
     /// Read only when the token is managed; never the value, only its keyed fingerprint.
     pub token: LiveToken,
 }
@@ -72,8 +75,10 @@ pub enum Action {
     Update,
     Delete,
     NoOp,
-    Error,
 }
+
+/// How reports name the action of an app that could not be read (it has none).
+pub const UNREAD: &str = "error";
 
 impl Action {
     pub fn as_str(self) -> &'static str {
@@ -82,8 +87,12 @@ impl Action {
             Action::Update => "update",
             Action::Delete => "delete",
             Action::NoOp => "no-op",
-            Action::Error => "error",
         }
+    }
+
+    /// The name of an app's action in reports: [`UNREAD`] for an app that could not be read.
+    pub fn name_of(action: Option<Action>) -> &'static str {
+        action.map_or(UNREAD, Action::as_str)
     }
 
     pub fn is_change(self) -> bool {
@@ -103,8 +112,8 @@ pub struct PlannedCall {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallbackChange {
     pub action: Action,
-    pub before: Option<CallbackBody>,
-    pub after: Option<CallbackBody>,
+    pub before: Option<Callback>,
+    pub after: Option<Callback>,
 }
 
 impl CallbackChange {
@@ -133,7 +142,7 @@ impl CallbackChange {
     }
 }
 
-fn difference(left: Option<&CallbackBody>, right: Option<&CallbackBody>) -> Vec<String> {
+fn difference(left: Option<&Callback>, right: Option<&Callback>) -> Vec<String> {
     match (left, right) {
         (None, _) => Vec::new(),
         (Some(left), None) => sorted(&left.commands),
@@ -222,18 +231,39 @@ pub struct AppPlan {
     pub sdkappid: u64,
     pub region: String,
     pub endpoint: String,
-    pub action: Action,
-    /// `None` when the callback is unmanaged or the app failed.
-    pub callback: Option<CallbackChange>,
-    /// `None` when the token is unmanaged or the app failed.
-    pub token: Option<TokenChange>,
-    /// The live callback as read (also for an unmanaged callback), for `before` in reports.
-    pub live: Option<LiveState>,
-    pub calls: Vec<PlannedCall>,
-    pub fingerprint: Option<String>,
-    pub error: Option<AppError>,
+    /// What is to be done, decided from the live state; or why that could not be read.
+    pub decision: Result<Decision, AppError>,
     /// Where the app is declared, for annotations that point at the YAML.
     pub origin: Origin,
+}
+
+impl AppPlan {
+    /// The app's action; `None` when it could not be read.
+    pub fn action(&self) -> Option<Action> {
+        self.decision.as_ref().ok().map(|d| d.action)
+    }
+
+    /// Whether applying the plan would change the app.
+    pub fn is_change(&self) -> bool {
+        self.action().is_some_and(Action::is_change)
+    }
+}
+
+/// What is to be done to an app whose live state was read.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    /// The app's action, combined from its parts (see [`decide`]).
+    pub action: Action,
+    /// `None` when the callback is unmanaged.
+    pub callback: Option<CallbackChange>,
+    /// `None` when the token is unmanaged.
+    pub token: Option<TokenChange>,
+    /// The live state as read (also an unmanaged callback), for `before` in reports.
+    pub live: LiveState,
+    /// [`LiveState::fingerprint`] of `live`.
+    pub fingerprint: String,
+    /// The calls apply sends, in order.
+    pub calls: Vec<PlannedCall>,
 }
 
 /// Decides what to do for `app` given what was read (or why reading failed). `desired_token` is
@@ -249,66 +279,60 @@ pub fn decide(
     live: Result<LiveState, AppError>,
     desired_token: Option<&TokenState>,
 ) -> AppPlan {
-    let mut plan = AppPlan {
+    AppPlan {
         name: app.name.clone(),
         sdkappid: app.sdkappid,
         region: app.location.region_label().to_owned(),
         endpoint: app.location.base_url(),
-        action: Action::NoOp,
-        callback: None,
-        token: None,
-        live: None,
-        calls: Vec::new(),
-        fingerprint: None,
-        error: None,
+        decision: live.map(|live| Decision::of(app, live, desired_token)),
         origin: app.origin.clone(),
-    };
-    let live = match live {
-        Ok(live) => live,
-        Err(error) => {
-            plan.action = Action::Error;
-            plan.error = Some(error);
-            return plan;
-        }
-    };
-    if let Some(desired) = &app.callback {
-        plan.callback = Some(decide_callback(desired, live.callback.as_ref()));
     }
-    if let Some(spec) = &app.token {
-        plan.token = Some(token::decide(spec, desired_token, &live.token));
-    }
-    // The calls in the order apply sends them: a token is set before the callback is created or
-    // changed, and deleted after it, so no event goes out with half a configuration.
-    let token_call = plan.token.as_ref().and_then(token_call);
-    let token_first = plan
-        .token
-        .as_ref()
-        .is_some_and(|t| matches!(t.action, Action::Create | Action::Update));
-    if token_first {
-        plan.calls.extend(token_call.clone());
-    }
-    plan.calls
-        .extend(plan.callback.as_ref().and_then(callback_call));
-    if !token_first {
-        plan.calls.extend(token_call);
-    }
-    plan.action = combine(
-        plan.callback
-            .iter()
-            .map(|c| c.action)
-            .chain(plan.token.iter().map(|t| t.action)),
-    );
-    plan.fingerprint = Some(live.fingerprint());
-    plan.live = Some(live);
-    plan
 }
 
-fn decide_callback(desired: &Managed<CallbackSpec>, live: Option<&CallbackBody>) -> CallbackChange {
+impl Decision {
+    /// What to do for `app` now that its live state is read (see [`decide`]).
+    pub fn of(app: &App, live: LiveState, desired_token: Option<&TokenState>) -> Decision {
+        let callback = app
+            .callback
+            .as_ref()
+            .map(|desired| decide_callback(desired, live.callback.as_ref()));
+        let token = app
+            .token
+            .as_ref()
+            .map(|spec| token::decide(spec, desired_token, &live.token));
+        // The calls in the order apply sends them: a token is set before the callback is created or
+        // changed, and deleted after it, so no event goes out with half a configuration.
+        let mut calls = Vec::new();
+        let token_call = token.as_ref().and_then(token_call);
+        let token_first = token
+            .as_ref()
+            .is_some_and(|t| matches!(t.action, Action::Create | Action::Update));
+        if token_first {
+            calls.extend(token_call.clone());
+        }
+        calls.extend(callback.as_ref().and_then(callback_call));
+        if !token_first {
+            calls.extend(token_call);
+        }
+        Decision {
+            action: combine(
+                callback
+                    .iter()
+                    .map(|c| c.action)
+                    .chain(token.iter().map(|t| t.action)),
+            ),
+            callback,
+            token,
+            fingerprint: live.fingerprint(),
+            live,
+            calls,
+        }
+    }
+}
+
+fn decide_callback(desired: &Managed<Callback>, live: Option<&Callback>) -> CallbackChange {
     let after = match desired {
-        Managed::Present(spec) => Some(CallbackBody {
-            url: spec.url.clone(),
-            commands: spec.commands.clone(),
-        }),
+        Managed::Present(callback) => Some(callback.clone()),
         Managed::Absent => None,
     };
     let action = match (live, &after) {
@@ -326,7 +350,7 @@ fn decide_callback(desired: &Managed<CallbackSpec>, live: Option<&CallbackBody>)
 }
 
 /// URLs are compared exactly (Tencent posts to the string as written); commands as a set.
-pub fn same_callback(a: &CallbackBody, b: &CallbackBody) -> bool {
+pub fn same_callback(a: &Callback, b: &Callback) -> bool {
     a.url == b.url && sorted(&a.commands) == sorted(&b.commands)
 }
 
@@ -395,12 +419,12 @@ impl Summary {
     pub fn of(plans: &[AppPlan]) -> Summary {
         let mut summary = Summary::default();
         for plan in plans {
-            match plan.action {
-                Action::Create => summary.create += 1,
-                Action::Update => summary.update += 1,
-                Action::Delete => summary.delete += 1,
-                Action::NoOp => summary.no_op += 1,
-                Action::Error => summary.error += 1,
+            match plan.action() {
+                Some(Action::Create) => summary.create += 1,
+                Some(Action::Update) => summary.update += 1,
+                Some(Action::Delete) => summary.delete += 1,
+                Some(Action::NoOp) => summary.no_op += 1,
+                None => summary.error += 1,
             }
         }
         summary
@@ -417,7 +441,16 @@ mod tests {
     use crate::config::{Location, Origin, Position};
     use crate::tim::region::Region;
 
-    fn app(callback: Option<Managed<CallbackSpec>>) -> App {
+    /// The decision for an app whose live state was read.
+    fn decided(
+        app: &App,
+        live: Result<LiveState, AppError>,
+        token: Option<&TokenState>,
+    ) -> Decision {
+        decide(app, live, token).decision.unwrap()
+    }
+
+    fn app(callback: Option<Managed<Callback>>) -> App {
         let here = Position {
             file: "f.yaml".into(),
             line: 1,
@@ -435,8 +468,8 @@ mod tests {
         }
     }
 
-    fn spec(url: &str, words: &[&str]) -> Option<Managed<CallbackSpec>> {
-        Some(Managed::Present(CallbackSpec {
+    fn spec(url: &str, words: &[&str]) -> Option<Managed<Callback>> {
+        Some(Managed::Present(Callback {
             url: url.into(),
             commands: words.iter().map(|w| w.to_string()).collect(),
         }))
@@ -444,7 +477,7 @@ mod tests {
 
     fn live(url: &str, words: &[&str]) -> LiveState {
         LiveState {
-            callback: Some(CallbackBody {
+            callback: Some(Callback {
                 url: url.into(),
                 commands: words.iter().map(|w| w.to_string()).collect(),
             }),
@@ -455,7 +488,7 @@ mod tests {
     #[test]
     fn each_row_of_the_decision_table() {
         let missing = LiveState::default();
-        let p = decide(
+        let p = decided(
             &app(spec("https://a", &["X.CallbackA"])),
             Ok(missing.clone()),
             None,
@@ -467,7 +500,7 @@ mod tests {
             json!({"Url": "https://a", "CallbackCommandList": ["X.CallbackA"]})
         );
 
-        let p = decide(
+        let p = decided(
             &app(spec("https://b", &["X.CallbackA"])),
             Ok(live("https://a", &["X.CallbackA"])),
             None,
@@ -475,7 +508,7 @@ mod tests {
         assert_eq!(p.action, Action::Update);
         assert_eq!(p.calls[0].command, Command::UpdateCallback);
 
-        let p = decide(
+        let p = decided(
             &app(Some(Managed::Absent)),
             Ok(live("https://a", &["X.CallbackA"])),
             None,
@@ -489,29 +522,29 @@ mod tests {
             }]
         );
 
-        let p = decide(&app(Some(Managed::Absent)), Ok(missing.clone()), None);
+        let p = decided(&app(Some(Managed::Absent)), Ok(missing.clone()), None);
         assert_eq!((p.action, p.calls.len()), (Action::NoOp, 0));
 
         // Unmanaged: read, never changed.
-        let p = decide(&app(None), Ok(live("https://a", &["X.CallbackA"])), None);
+        let p = decided(&app(None), Ok(live("https://a", &["X.CallbackA"])), None);
         assert_eq!((p.action, p.calls.len()), (Action::NoOp, 0));
     }
 
     #[test]
     fn commands_are_a_set_and_urls_exact() {
-        let p = decide(
+        let p = decided(
             &app(spec("https://a", &["X.CallbackB", "X.CallbackA"])),
             Ok(live("https://a", &["X.CallbackA", "X.CallbackB"])),
             None,
         );
         assert_eq!(p.action, Action::NoOp);
-        let p = decide(
+        let p = decided(
             &app(spec("https://a/", &["X.CallbackA"])),
             Ok(live("https://a", &["X.CallbackA"])),
             None,
         );
         assert_eq!(p.action, Action::Update);
-        let change = decide(
+        let change = decided(
             &app(spec("https://a", &["X.CallbackC", "X.CallbackA"])),
             Ok(live("https://a", &["X.CallbackA", "X.CallbackB"])),
             None,
@@ -557,7 +590,7 @@ mod tests {
         let want = state("new", true);
 
         // Callback and token both created: create.
-        let p = decide(
+        let p = decided(
             &with_token(spec("https://a", &["X.CallbackA"]), wanted.clone()),
             Ok(LiveState {
                 callback: None,
@@ -580,7 +613,7 @@ mod tests {
         // Callback unchanged, token value differs: update.
         let mut same = live("https://a", &["X.CallbackA"]);
         same.token = LiveToken::Present(state("old", true));
-        let p = decide(
+        let p = decided(
             &with_token(spec("https://a", &["X.CallbackA"]), wanted.clone()),
             Ok(same.clone()),
             Some(&want),
@@ -589,7 +622,7 @@ mod tests {
         assert_eq!(p.calls.len(), 1);
 
         // Callback created while the token is deleted: parts disagree, so update.
-        let p = decide(
+        let p = decided(
             &with_token(spec("https://a", &["X.CallbackA"]), Managed::Absent),
             Ok(LiveState {
                 callback: None,
@@ -604,7 +637,7 @@ mod tests {
         );
 
         // Both deleted: delete.
-        let p = decide(
+        let p = decided(
             &with_token(Some(Managed::Absent), Managed::Absent),
             Ok(same.clone()),
             None,

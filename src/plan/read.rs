@@ -7,7 +7,7 @@ use super::token::{self, LiveToken, TokenState};
 use super::{AppError, LiveState};
 use crate::credentials::Credentials;
 use crate::tim::client::Client;
-use crate::tim::wire::{CallbackBody, TokenBody};
+use crate::tim::wire::{Callback, TokenBody};
 
 /// Reads every app's callback configuration (and its token, where the token is managed), at
 /// most `parallelism` apps at a time, and returns the results in the order of `targets`. One app
@@ -55,7 +55,7 @@ pub async fn read_one(client: &Client, app: &Credentials) -> Result<LiveState, A
     };
     // Both are awaited even when one fails, so that an app whose reads both fail (a wrong key)
     // always reports its callback read, whichever answer came first.
-    let (callback, token) = tokio::join!(client.read::<CallbackBody>(target), read_token);
+    let (callback, token) = tokio::join!(client.read::<Callback>(target), read_token);
     Ok(LiveState {
         callback: callback.map_err(|e| AppError::from(&e))?,
         token: token.map_err(|e| AppError::from(&e))?,

@@ -16,12 +16,13 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::token::{self, LiveToken};
-use super::{Action, AppPlan, LiveState, PlannedCall};
+use super::diff::{self, Comparison};
+use super::token::TokenState;
+use super::{Action, AppError, AppPlan, LiveState, PlannedCall};
 use crate::atomic_file;
-use crate::config::{App, CallbackSpec, Location, Managed, Origin, Position, TokenSpec};
-use crate::tim::region::Region;
-use crate::tim::wire::CallbackBody;
+use crate::config::model::callback_in_file;
+use crate::config::{App, Location, Managed, Origin, Position, TokenSpec};
+use crate::tim::wire::Callback;
 
 /// What the `kind` field says, so that any other JSON file is told apart from a plan.
 pub const KIND: &str = "livehook-plan";
@@ -47,13 +48,13 @@ pub struct SavedPlan {
 pub struct SavedApp {
     pub name: String,
     pub sdkappid: u64,
-    pub location: SavedLocation,
+    pub location: Location,
     pub identifier: String,
     pub secret_key_env: String,
     /// The desired state the plan was made for.
     pub desired: SavedDesired,
     /// The live state as read when planning.
-    pub live: SavedLive,
+    pub live: LiveState,
     /// `LiveState::fingerprint` of `live`.
     pub live_fingerprint: String,
     /// What the plan showed, for people reading the file; apply decides again from `desired`
@@ -63,18 +64,11 @@ pub struct SavedApp {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase", deny_unknown_fields)]
-pub enum SavedLocation {
-    /// By name; serde refuses a name livehook does not know, as for a desired-state file.
-    Region(Region),
-    Endpoint(String),
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SavedDesired {
     /// `null`: unmanaged.
-    pub callback: Option<Managed<CallbackSpec>>,
+    #[serde(default, with = "callback_in_file::managed")]
+    pub callback: Option<Managed<Callback>>,
     /// `null`: unmanaged.
     pub token: Option<Managed<SavedToken>>,
 }
@@ -84,29 +78,10 @@ pub struct SavedDesired {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SavedToken {
-    pub value_env: String,
-    pub enabled: bool,
+    /// As the desired state says (`value_env`, `enabled`).
+    #[serde(flatten)]
+    pub spec: TokenSpec,
     pub fingerprint: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SavedLive {
-    /// `null`: no callback was configured (100301).
-    pub callback: Option<CallbackSpec>,
-    pub token: LiveToken,
-}
-
-impl SavedLive {
-    pub fn to_live_state(&self) -> LiveState {
-        LiveState {
-            callback: self.callback.as_ref().map(|c| CallbackBody {
-                url: c.url.clone(),
-                commands: c.commands.clone(),
-            }),
-            token: self.token.clone(),
-        }
-    }
 }
 
 /// Why a saved plan could not be written or read. Every message names the file.
@@ -134,40 +109,30 @@ pub enum SavedPlanError {
 pub fn build(apps: &[App], plans: &[AppPlan]) -> Option<SavedPlan> {
     let mut saved = Vec::with_capacity(apps.len());
     for (app, plan) in apps.iter().zip(plans) {
-        let live = plan.live.as_ref()?;
+        let decision = plan.decision.as_ref().ok()?;
         let token = match &app.token {
             None => None,
             Some(Managed::Absent) => Some(Managed::Absent),
             // Every read app that wants a token has its desired fingerprint in the plan.
             Some(Managed::Present(t)) => Some(Managed::Present(SavedToken {
-                value_env: t.value_env.clone(),
-                enabled: t.enabled,
-                fingerprint: plan.token.as_ref()?.after.as_ref()?.fingerprint.clone(),
+                spec: t.clone(),
+                fingerprint: decision.token.as_ref()?.after.as_ref()?.fingerprint.clone(),
             })),
         };
         saved.push(SavedApp {
             name: app.name.clone(),
             sdkappid: app.sdkappid,
-            location: match &app.location {
-                Location::Region(region) => SavedLocation::Region(*region),
-                Location::Endpoint(url) => SavedLocation::Endpoint(url.clone()),
-            },
+            location: app.location.clone(),
             identifier: app.identifier.clone(),
             secret_key_env: app.secret_key_env.clone(),
             desired: SavedDesired {
                 callback: app.callback.clone(),
                 token,
             },
-            live: SavedLive {
-                callback: live.callback.as_ref().map(|c| CallbackSpec {
-                    url: c.url.clone(),
-                    commands: c.commands.clone(),
-                }),
-                token: live.token.clone(),
-            },
-            live_fingerprint: plan.fingerprint.clone()?,
-            action: plan.action,
-            calls: plan.calls.clone(),
+            live: decision.live.clone(),
+            live_fingerprint: decision.fingerprint.clone(),
+            action: decision.action,
+            calls: decision.calls.clone(),
         });
     }
     let mut plan = SavedPlan {
@@ -267,7 +232,7 @@ impl SavedPlan {
             ));
         }
         for app in &plan.apps {
-            if app.live.to_live_state().fingerprint() != app.live_fingerprint {
+            if app.live.fingerprint() != app.live_fingerprint {
                 return Err(damaged(format!(
                     "the live state recorded for `{}` does not match its fingerprint",
                     app.name
@@ -275,7 +240,7 @@ impl SavedPlan {
             }
             // The checksum is no signature: an edited endpoint must pass the same rule as one in
             // a desired-state file, or apply could send the UserSig anywhere.
-            if let SavedLocation::Endpoint(url) = &app.location {
+            if let Location::Endpoint(url) = &app.location {
                 if let Err(problem) = crate::config::check_endpoint(url) {
                     return Err(damaged(format!(
                         "app `{}` has an unusable endpoint `{url}`: {problem}",
@@ -299,21 +264,16 @@ impl SavedApp {
         App {
             name: self.name.clone(),
             sdkappid: self.sdkappid,
-            location: match &self.location {
-                // `load` has checked the name.
-                SavedLocation::Region(region) => Location::Region(*region),
-                SavedLocation::Endpoint(url) => Location::Endpoint(url.clone()),
-            },
+            // `load` has checked an endpoint, and serde a region's name.
+            location: self.location.clone(),
             identifier: self.identifier.clone(),
             secret_key_env: self.secret_key_env.clone(),
             callback: self.desired.callback.clone(),
-            token: self.desired.token.as_ref().map(|t| match t {
-                Managed::Absent => Managed::Absent,
-                Managed::Present(t) => Managed::Present(TokenSpec {
-                    value_env: t.value_env.clone(),
-                    enabled: t.enabled,
-                }),
-            }),
+            token: self
+                .desired
+                .token
+                .as_ref()
+                .map(|t| t.as_ref().map(|t| t.spec.clone())),
             origin: Origin::at(here),
         }
     }
@@ -327,90 +287,110 @@ impl SavedApp {
     }
 }
 
+/// A saved plan's app, decided again against its live state at apply time.
+#[derive(Debug)]
+pub enum Recheck {
+    /// The live state is still the one the plan was made from (or could not be read, which the
+    /// plan's error says): the plan decided again from the saved desired state.
+    Current(AppPlan),
+    /// The live state moved since the plan, or the token variable holds another value: the app
+    /// must not be written. `planned` is the action the plan showed; the reasons say what moved.
+    Moved {
+        plan: AppPlan,
+        planned: Action,
+        reasons: Vec<String>,
+    },
+}
+
+/// Decides `app` (`saved.to_app(…)`) again from `live`, its state now, and refuses it when that
+/// is not the state the plan was made from. `desired_token` is the keyed fingerprint of the value
+/// in the token variable now, as for [`super::decide`].
+pub fn recheck(
+    saved: &SavedApp,
+    app: &App,
+    live: Result<LiveState, AppError>,
+    desired_token: Option<&TokenState>,
+) -> Recheck {
+    let now = match live {
+        Ok(now) => now,
+        Err(error) => return Recheck::Current(super::decide(app, Err(error), desired_token)),
+    };
+    let mut reasons = stale(&saved.live, &now, &saved.live_fingerprint);
+    if let (Some(planned), Some(value)) = (saved.planned_token_fingerprint(), desired_token) {
+        if planned != value.fingerprint {
+            reasons.push(format!(
+                "the token in {} is not the one the plan was made with",
+                token_variable(app)
+            ));
+        }
+    }
+    let plan = super::decide(app, Ok(now), desired_token);
+    if reasons.is_empty() {
+        return Recheck::Current(plan);
+    }
+    reasons.push("plan again to see what this app needs now".into());
+    Recheck::Moved {
+        plan,
+        planned: saved.action,
+        reasons,
+    }
+}
+
+/// What moved since the plan, in words; empty when nothing did.
+fn stale(planned: &LiveState, now: &LiveState, planned_fingerprint: &str) -> Vec<String> {
+    let moved = moved(planned, now);
+    if moved.is_empty() && now.fingerprint() != planned_fingerprint {
+        // The fingerprint tells apart what `moved` does not put into words (a token that was not
+        // read and one that is missing, say): refuse rather than write over a state nobody has
+        // seen.
+        return vec!["the live state moved since the plan".into()];
+    }
+    moved
+}
+
+fn token_variable(app: &App) -> String {
+    match &app.token {
+        Some(Managed::Present(t)) => t.value_env.clone(),
+        _ => "its variable".into(),
+    }
+}
+
 /// What moved between the live state a plan was made from and the live state now, one sentence
 /// per change, e.g. `callback url changed from "X" to "Y" since the plan`. Empty when nothing
 /// moved.
 pub fn moved(planned: &LiveState, now: &LiveState) -> Vec<String> {
-    let mut out = Vec::new();
-    match (&planned.callback, &now.callback) {
-        (None, Some(n)) => out.push(format!(
-            "a callback was created since the plan (url \"{}\")",
-            n.url
-        )),
-        (Some(p), None) => out.push(format!(
-            "the callback was deleted since the plan (it had url \"{}\")",
-            p.url
-        )),
-        (Some(p), Some(n)) => {
-            if p.url != n.url {
-                out.push(format!(
-                    "callback url changed from \"{}\" to \"{}\" since the plan",
-                    p.url, n.url
-                ));
-            }
-            let gained = super::words_only_in(&n.commands, &p.commands);
-            if !gained.is_empty() {
-                out.push(format!(
-                    "callback commands gained {} since the plan",
-                    gained.join(", ")
-                ));
-            }
-            let lost = super::words_only_in(&p.commands, &n.commands);
-            if !lost.is_empty() {
-                out.push(format!(
-                    "callback commands lost {} since the plan",
-                    lost.join(", ")
-                ));
-            }
-        }
-        (None, None) => {}
-    }
-    match (planned.token.state(), now.token.state()) {
-        (None, Some(_)) => out.push("a token was set since the plan".into()),
-        (Some(_), None) => out.push("the token was deleted since the plan".into()),
-        (Some(p), Some(n)) => {
-            if p.fingerprint != n.fingerprint {
-                out.push(format!(
-                    "token value changed since the plan ({})",
-                    token::short_change(&p.fingerprint, &n.fingerprint)
-                ));
-            }
-            if p.enabled != n.enabled {
-                out.push(format!(
-                    "token enabled changed from {} to {} since the plan",
-                    p.enabled, n.enabled
-                ));
-            }
-        }
-        (None, None) => {}
-    }
-    out
+    diff::callback(planned.callback.as_ref(), now.callback.as_ref())
+        .into_iter()
+        .chain(diff::token(planned.token.state(), now.token.state()))
+        .map(|d| d.describe(Comparison::SincePlan))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::TokenState;
+    use crate::plan::{LiveToken, TokenState};
+    use crate::tim::region::Region;
     use serde_json::json;
 
     #[test]
     fn a_saved_location_names_a_known_region_or_is_refused() {
-        let region = |name: &str| serde_json::from_value::<SavedLocation>(json!({"region": name}));
+        let region = |name: &str| serde_json::from_value::<Location>(json!({"region": name}));
         assert_eq!(
             region("silicon-valley").unwrap(),
-            SavedLocation::Region(Region::SiliconValley)
+            Location::Region(Region::SiliconValley)
         );
         let error = region("mars").unwrap_err().to_string();
         assert!(error.contains("unknown variant `mars`"), "{error}");
         assert_eq!(
-            serde_json::to_value(SavedLocation::Region(Region::SiliconValley)).unwrap(),
+            serde_json::to_value(Location::Region(Region::SiliconValley)).unwrap(),
             json!({"region": "silicon-valley"})
         );
     }
 
     fn live(url: &str, words: &[&str], token: LiveToken) -> LiveState {
         LiveState {
-            callback: Some(CallbackBody {
+            callback: Some(Callback {
                 url: url.into(),
                 commands: words.iter().map(|w| w.to_string()).collect(),
             }),

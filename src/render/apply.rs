@@ -20,17 +20,16 @@ pub fn text(outcomes: &[AppOutcome]) -> String {
             continue;
         }
         let done = match o.action {
-            Action::Create => "created",
-            Action::Update => "updated",
-            Action::Delete => "deleted",
+            Some(Action::Create) => "created",
+            Some(Action::Update) => "updated",
+            Some(Action::Delete) => "deleted",
             _ => "checked",
         };
         let (sign, style, what) = match &o.status {
-            Status::Verified => (
-                sign(o.action).0,
-                sign(o.action).1,
-                format!("{done}, verified"),
-            ),
+            Status::Verified => {
+                let (sign, style) = o.action.map_or((" ", BOLD), sign);
+                (sign, style, format!("{done}, verified"))
+            }
             Status::Unverified(_) => (
                 "?",
                 ERROR,
@@ -130,7 +129,7 @@ fn app(o: &AppOutcome) -> Value {
         "sdkappid": o.sdkappid,
         "region": o.region,
         "endpoint": o.endpoint,
-        "action": o.action,
+        "action": Action::name_of(o.action),
         "status": o.status.as_str(),
         "calls": o.steps.iter().map(|s| json!({"command": s.command, "note": s.note})).collect::<Vec<_>>(),
         "differences": differences,

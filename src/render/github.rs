@@ -46,20 +46,23 @@ pub fn plan_annotations(plans: &[AppPlan]) -> Vec<Annotation> {
             title: format!("livehook: {} will change", plan.name),
             message,
         };
-        if let Some(error) = &plan.error {
-            let mut message = format!("{}: {}", plan.name, error.summary());
-            if let Some(hint) = &error.hint {
-                message.push_str(&format!(" (hint: {hint})"));
+        let decision = match &plan.decision {
+            Ok(decision) => decision,
+            Err(error) => {
+                let mut message = format!("{}: {}", plan.name, error.summary());
+                if let Some(hint) = &error.hint {
+                    message.push_str(&format!(" (hint: {hint})"));
+                }
+                out.push(Annotation {
+                    level: Level::Error,
+                    position: Some(origin.app.clone()),
+                    title: format!("livehook: {} could not be read", plan.name),
+                    message,
+                });
+                continue;
             }
-            out.push(Annotation {
-                level: Level::Error,
-                position: Some(origin.app.clone()),
-                title: format!("livehook: {} could not be read", plan.name),
-                message,
-            });
-            continue;
-        }
-        if let Some(change) = plan.token.as_ref().filter(|t| t.action.is_change()) {
+        };
+        if let Some(change) = decision.token.as_ref().filter(|t| t.action.is_change()) {
             // The value never appears: only what happens to the token, at its `token:` line.
             let what = match change.action {
                 Action::Create => "will be set with set_callback_token",
@@ -71,7 +74,7 @@ pub fn plan_annotations(plans: &[AppPlan]) -> Vec<Annotation> {
                 format!("token of {} (sdkappid {}) {what}", plan.name, plan.sdkappid),
             ));
         }
-        let Some(change) = &plan.callback else {
+        let Some(change) = &decision.callback else {
             continue;
         };
         let callback_line = origin.callback.as_ref();

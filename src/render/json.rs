@@ -4,8 +4,8 @@
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Value, json};
 
-use crate::plan::{AppPlan, Summary, TokenState};
-use crate::tim::wire::CallbackBody;
+use crate::config::model::callback_in_file::InFile;
+use crate::plan::{Action, AppPlan, Summary, TokenChange, TokenState};
 
 pub const FORMAT_VERSION: &str = "1.0";
 
@@ -46,9 +46,10 @@ impl Serialize for Apps<'_> {
 }
 
 fn app(plan: &AppPlan) -> Value {
-    let live = plan.live.as_ref().and_then(|l| l.callback.as_ref());
+    let decision = plan.decision.as_ref().ok();
+    let live = decision.and_then(|d| d.live.callback.as_ref());
     // An unmanaged callback stays as it is: `after` repeats `before`.
-    let (before, after) = match &plan.callback {
+    let (before, after) = match decision.and_then(|d| d.callback.as_ref()) {
         Some(change) => (change.before.as_ref(), change.after.as_ref()),
         None => (live, live),
     };
@@ -57,19 +58,19 @@ fn app(plan: &AppPlan) -> Value {
         "sdkappid": plan.sdkappid,
         "region": plan.region,
         "endpoint": plan.endpoint,
-        "action": plan.action,
-        "calls": plan.calls,
-        "before": before.map(callback),
-        "after": after.map(callback),
-        "token": token(plan),
-        "fingerprint": plan.fingerprint,
-        "error": plan.error,
+        "action": Action::name_of(plan.action()),
+        "calls": decision.map_or(&[][..], |d| &d.calls),
+        "before": before.map(InFile),
+        "after": after.map(InFile),
+        "token": token(decision.and_then(|d| d.token.as_ref())),
+        "fingerprint": decision.map(|d| &d.fingerprint),
+        "error": plan.decision.as_ref().err(),
     })
 }
 
 /// The token part: `null` when unmanaged; never the value, only its keyed fingerprint.
-fn token(plan: &AppPlan) -> Value {
-    let Some(change) = &plan.token else {
+fn token(change: Option<&TokenChange>) -> Value {
+    let Some(change) = change else {
         return Value::Null;
     };
     let side = |s: Option<&TokenState>| {
@@ -80,8 +81,4 @@ fn token(plan: &AppPlan) -> Value {
         "before": side(change.before.as_ref()),
         "after": side(change.after.as_ref()),
     })
-}
-
-fn callback(c: &CallbackBody) -> Value {
-    json!({"url": c.url, "commands": c.commands})
 }

@@ -7,7 +7,7 @@
 
 use std::fmt::Write;
 
-use crate::plan::{Action, AppPlan, CallbackChange, Summary, TokenChange, token};
+use crate::plan::{Action, AppPlan, CallbackChange, Decision, Summary, TokenChange, token};
 
 /// GitHub's limit on the body of an issue or pull-request comment.
 pub const COMMENT_LIMIT: usize = 65_536;
@@ -27,7 +27,7 @@ fn render_within(plans: &[AppPlan], limit: usize) -> String {
     let _ = writeln!(out, "**{}**\n", headline(&summary, plans.len()));
     let shown: Vec<&AppPlan> = plans
         .iter()
-        .filter(|p| p.action.is_change() || p.action == Action::Error)
+        .filter(|p| p.action().is_none_or(Action::is_change))
         .collect();
     if shown.is_empty() {
         return out;
@@ -43,7 +43,7 @@ fn render_within(plans: &[AppPlan], limit: usize) -> String {
             cell(&plan.name),
             plan.sdkappid,
             cell(&plan.region),
-            action_label(plan.action),
+            action_label(plan.action()),
             cell(&change_summary(plan))
         );
         if out.len() + row.len() > budget {
@@ -85,37 +85,31 @@ fn headline(summary: &Summary, apps: usize) -> String {
             super::apps(apps)
         );
     }
-    let mut line = format!(
-        "Plan: {} to create, {} to update, {} to delete, {} unchanged",
-        summary.create, summary.update, summary.delete, summary.no_op
-    );
-    if summary.error > 0 {
-        let _ = write!(line, ", {} failed", summary.error);
-    }
-    line
+    super::text::summary_line(summary)
 }
 
-fn action_label(action: Action) -> &'static str {
+fn action_label(action: Option<Action>) -> &'static str {
     match action {
-        Action::Create => "➕ create",
-        Action::Update => "🔄 update",
-        Action::Delete => "🗑️ delete",
-        Action::NoOp => "no-op",
-        Action::Error => "❌ error",
+        Some(Action::Create) => "➕ create",
+        Some(Action::Update) => "🔄 update",
+        Some(Action::Delete) => "🗑️ delete",
+        Some(Action::NoOp) => "no-op",
+        None => "❌ error",
     }
 }
 
 /// What changes, in a few words.
 fn change_summary(plan: &AppPlan) -> String {
-    if let Some(error) = &plan.error {
-        return error.brief();
-    }
-    let parts: Vec<String> = plan
+    let decision = match &plan.decision {
+        Ok(decision) => decision,
+        Err(error) => return error.brief(),
+    };
+    let parts: Vec<String> = decision
         .callback
         .as_ref()
         .map(callback_summary)
         .into_iter()
-        .chain(plan.token.as_ref().map(token_summary))
+        .chain(decision.token.as_ref().map(token_summary))
         .filter(|p| !p.is_empty())
         .collect();
     parts.join("; ")
@@ -174,34 +168,41 @@ fn details(plan: &AppPlan) -> String {
         html(&plan.name),
         plan.sdkappid,
         html(&plan.region),
-        plan.action.as_str()
+        Action::name_of(plan.action())
     );
-    if let Some(error) = &plan.error {
-        let _ = writeln!(out, "```text");
-        let _ = writeln!(out, "{}", error.summary());
-        if let Some(id) = &error.request_id {
-            let _ = writeln!(out, "RequestId: {id}");
+    match &plan.decision {
+        Err(error) => {
+            let _ = writeln!(out, "```text");
+            let _ = writeln!(out, "{}", error.summary());
+            if let Some(id) = &error.request_id {
+                let _ = writeln!(out, "RequestId: {id}");
+            }
+            if let Some(hint) = &error.hint {
+                let _ = writeln!(out, "hint: {hint}");
+            }
+            let _ = writeln!(out, "```");
         }
-        if let Some(hint) = &error.hint {
-            let _ = writeln!(out, "hint: {hint}");
-        }
-        let _ = writeln!(out, "```");
+        Ok(decision) => decision_details(&mut out, decision),
     }
-    if let Some(change) = plan.callback.as_ref().filter(|c| c.action.is_change()) {
+    let _ = writeln!(out, "\n</details>\n");
+    out
+}
+
+/// The diffs of the parts that change, and the calls apply would send.
+fn decision_details(out: &mut String, decision: &Decision) {
+    if let Some(change) = decision.callback.as_ref().filter(|c| c.action.is_change()) {
         let _ = writeln!(out, "```diff\n{}```", diff_lines(change));
     }
-    if let Some(change) = plan.token.as_ref().filter(|t| t.action.is_change()) {
+    if let Some(change) = decision.token.as_ref().filter(|t| t.action.is_change()) {
         let _ = writeln!(out, "```diff\n{}```", token_diff_lines(change));
     }
-    if !plan.calls.is_empty() {
+    if !decision.calls.is_empty() {
         let _ = writeln!(out, "\nCalls apply would send:\n\n```text");
-        for call in &plan.calls {
+        for call in &decision.calls {
             let _ = writeln!(out, "{} {}", call.command, call.body);
         }
         let _ = writeln!(out, "```");
     }
-    let _ = writeln!(out, "\n</details>\n");
-    out
 }
 
 /// The token as a diff of short keyed fingerprints and `enabled`; never the value.

@@ -11,7 +11,9 @@ use anstyle::{Effects, Style};
 use similar::{ChangeTag, TextDiff};
 
 use super::{BOLD, CREATE, DELETE, ERROR, UPDATE, apps, error_details, paint, sign};
-use crate::plan::{Action, AppPlan, CallbackChange, Summary, TokenChange, token};
+use crate::plan::{
+    Action, AppError, AppPlan, CallbackChange, Decision, Summary, TokenChange, TokenState, token,
+};
 
 const DIM: Style = Style::new().effects(Effects::DIMMED);
 /// The characters of a URL that differ: underlined on top of the line's colour.
@@ -24,10 +26,10 @@ pub fn render(plans: &[AppPlan]) -> String {
         let _ = writeln!(out, "livehook will perform the following actions:\n");
     }
     for plan in plans {
-        match plan.action {
-            Action::Error => error_block(&mut out, plan),
-            action if action.is_change() => change_block(&mut out, plan),
-            _ => {}
+        match &plan.decision {
+            Err(error) => error_block(&mut out, plan, error),
+            Ok(decision) if decision.action.is_change() => change_block(&mut out, plan, decision),
+            Ok(_) => {}
         }
     }
     if summary.changes() == 0 && summary.error == 0 {
@@ -39,6 +41,17 @@ pub fn render(plans: &[AppPlan]) -> String {
         );
         return out;
     }
+    let _ = writeln!(
+        out,
+        "{}",
+        paint(BOLD, &format!("{}.", summary_line(&summary)))
+    );
+    out
+}
+
+/// "Plan: 1 to create, 0 to update, 0 to delete, 2 unchanged, 1 failed" (without a full stop):
+/// the one wording of the counts, shared with the markdown report.
+pub(super) fn summary_line(summary: &Summary) -> String {
     let mut line = format!(
         "Plan: {} to create, {} to update, {} to delete, {} unchanged",
         summary.create, summary.update, summary.delete, summary.no_op
@@ -46,9 +59,7 @@ pub fn render(plans: &[AppPlan]) -> String {
     if summary.error > 0 {
         let _ = write!(line, ", {} failed", summary.error);
     }
-    line.push('.');
-    let _ = writeln!(out, "{}", paint(BOLD, &line));
-    out
+    line
 }
 
 fn heading(out: &mut String, plan: &AppPlan, what: &str) {
@@ -66,9 +77,9 @@ fn heading(out: &mut String, plan: &AppPlan, what: &str) {
     );
 }
 
-fn change_block(out: &mut String, plan: &AppPlan) {
-    let callback = plan.callback.as_ref().filter(|c| c.action.is_change());
-    let token = plan.token.as_ref().filter(|t| t.action.is_change());
+fn change_block(out: &mut String, plan: &AppPlan, decision: &Decision) {
+    let callback = decision.callback.as_ref().filter(|c| c.action.is_change());
+    let token = decision.token.as_ref().filter(|t| t.action.is_change());
     let what: Vec<String> = callback
         .map(|c| ("callback", c.action))
         .into_iter()
@@ -88,7 +99,7 @@ fn change_block(out: &mut String, plan: &AppPlan) {
         token_body(out, change);
         let _ = writeln!(out, "    }}");
     }
-    for call in &plan.calls {
+    for call in &decision.calls {
         let _ = writeln!(
             out,
             "    {} {} {}",
@@ -115,32 +126,8 @@ fn marker(action: Action) -> (&'static str, &'static str, Style) {
 /// short keyed fingerprints of both sides.
 fn token_body(out: &mut String, change: &TokenChange) {
     match (&change.before, &change.after) {
-        (None, Some(after)) => {
-            let _ = writeln!(
-                out,
-                "      {} value   = (sensitive value)",
-                paint(CREATE, "+")
-            );
-            let _ = writeln!(
-                out,
-                "      {} enabled = {}",
-                paint(CREATE, "+"),
-                after.enabled
-            );
-        }
-        (Some(before), None) => {
-            let _ = writeln!(
-                out,
-                "      {} value   = (sensitive value)",
-                paint(DELETE, "-")
-            );
-            let _ = writeln!(
-                out,
-                "      {} enabled = {}",
-                paint(DELETE, "-"),
-                before.enabled
-            );
-        }
+        (None, Some(after)) => whole_token(out, after, "+", CREATE),
+        (Some(before), None) => whole_token(out, before, "-", DELETE),
         (Some(before), Some(after)) => {
             if change.value_changes() {
                 let _ = writeln!(
@@ -166,6 +153,13 @@ fn token_body(out: &mut String, change: &TokenChange) {
         }
         (None, None) => {}
     }
+}
+
+/// A token set or deleted as a whole: both lines carry the same marker.
+fn whole_token(out: &mut String, token: &TokenState, marker: &str, style: Style) {
+    let marker = paint(style, marker);
+    let _ = writeln!(out, "      {marker} value   = (sensitive value)");
+    let _ = writeln!(out, "      {marker} enabled = {}", token.enabled);
 }
 
 fn callback_body(out: &mut String, change: &CallbackChange) {
@@ -259,8 +253,7 @@ fn url_diff(old: &str, new: &str) -> (String, String) {
     (left, right)
 }
 
-fn error_block(out: &mut String, plan: &AppPlan) {
-    let Some(error) = &plan.error else { return };
+fn error_block(out: &mut String, plan: &AppPlan, error: &AppError) {
     heading(out, plan, "could not be read");
     let _ = writeln!(out, "  {} {}", paint(ERROR, "!"), error.summary());
     error_details(out, error, "    ");

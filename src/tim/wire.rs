@@ -57,14 +57,23 @@ impl std::fmt::Display for Command {
     }
 }
 
-/// Body of `set_callback` / `update_callback`, and the `Response` of `get_callback`.
+/// A webhook configuration: the URL Tencent posts live-room events to, and the command words
+/// (`CallbackCommandList`) it posts them for. It is the one type for a callback everywhere —
+/// desired, live, planned — and its serde spelling is the wire's: the body of `set_callback` /
+/// `update_callback`, the `Response` of `get_callback`, the emulator's state file. Desired-state
+/// files and saved plans spell it `{url, commands}` through `config::model::CallbackSpec`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CallbackBody {
+// Errors name it as Tencent's documentation does (in the emulator's state file, say).
+#[serde(expecting = "struct CallbackBody")]
+pub struct Callback {
     #[serde(rename = "Url")]
     pub url: String,
     #[serde(rename = "CallbackCommandList")]
     pub commands: Vec<String>,
 }
+
+/// The name of [`Callback`] in Tencent's documentation of the calls.
+pub type CallbackBody = Callback;
 
 /// Body of `set_callback_token`, and the `Response` of `get_callback_token`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use livehook::emulator::{AppState, State};
 use livehook::tim::client::{CallError, Client, ClientOptions, Secret, Target, Write};
-use livehook::tim::wire::{CallbackBody, TokenBody};
+use livehook::tim::wire::{Callback, TokenBody};
 
 use crate::support::{ADMIN, SECRET_KEY};
 
@@ -99,7 +99,7 @@ async fn hammer(
         let mut next = progress.lock().unwrap().acked.clone();
         let app = next.get_mut(&id).unwrap();
         let url = format!("https://hooks.example.com/{writer}/{n}");
-        let body = CallbackBody {
+        let body = Callback {
             url,
             commands: vec!["Live.CallbackAfterCreateRoom".into()],
         };

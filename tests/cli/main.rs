@@ -10,6 +10,7 @@ mod emulator_cli;
 mod export;
 mod fuzz_regressions;
 mod plan;
+mod prompt;
 mod properties;
 mod proxy;
 mod rate_limit;

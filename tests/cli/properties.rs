@@ -4,12 +4,12 @@
 
 use std::collections::BTreeSet;
 
-use livehook::config::{App, CallbackSpec, Location, Managed, Origin, Position, TokenSpec};
+use livehook::config::{App, Location, Managed, Origin, Position, TokenSpec};
 use livehook::plan::token::{LiveToken, TokenState};
 use livehook::plan::{Action, LiveState, decide, same_callback};
 use livehook::tim::region::Region;
 use livehook::tim::usersig::{self, SigFields, VerifyError};
-use livehook::tim::wire::{CallbackBody, Command};
+use livehook::tim::wire::{Callback, Command};
 use proptest::prelude::*;
 
 fn config() -> ProptestConfig {
@@ -128,14 +128,11 @@ fn live_token() -> impl Strategy<Value = LiveToken> {
     ]
 }
 
-fn app(callback: Option<Managed<CallbackSpec>>) -> App {
+fn app(callback: Option<Managed<Callback>>) -> App {
     app_with_token(callback, None)
 }
 
-fn app_with_token(
-    callback: Option<Managed<CallbackSpec>>,
-    token: Option<Managed<TokenSpec>>,
-) -> App {
+fn app_with_token(callback: Option<Managed<Callback>>, token: Option<Managed<TokenSpec>>) -> App {
     let here = Position {
         file: "p.yaml".into(),
         line: 1,
@@ -170,14 +167,14 @@ proptest! {
         (live_words, want_words) in words_pair(),
     ) {
         let live = LiveState {
-            callback: Some(CallbackBody { url: live_url.clone(), commands: live_words.clone() }),
+            callback: Some(Callback { url: live_url.clone(), commands: live_words.clone() }),
             ..LiveState::default()
         };
-        let desired = Managed::Present(CallbackSpec {
+        let desired = Managed::Present(Callback {
             url: want_url.clone(),
             commands: want_words.clone(),
         });
-        let plan = decide(&app(Some(desired)), Ok(live), None);
+        let plan = decide(&app(Some(desired)), Ok(live), None).decision.unwrap();
         let change = plan.callback.expect("a managed callback has a change");
         let (added, removed, kept) =
             (change.added_commands(), change.removed_commands(), change.kept_commands());
@@ -202,8 +199,8 @@ proptest! {
                 &serde_json::json!({"Url": want_url, "CallbackCommandList": want_words})
             );
         }
-        let a = CallbackBody { url: live_url, commands: live_words };
-        let b = CallbackBody { url: want_url, commands: want_words };
+        let a = Callback { url: live_url, commands: live_words };
+        let b = Callback { url: want_url, commands: want_words };
         prop_assert_eq!(same_callback(&a, &b), same);
         prop_assert_eq!(same_callback(&b, &a), same);
     }
@@ -213,15 +210,15 @@ proptest! {
         want_url in url(),
         words in words(),
     ) {
-        let desired = Managed::Present(CallbackSpec { url: want_url.clone(), commands: words.clone() });
-        let plan = decide(&app(Some(desired)), Ok(LiveState::default()), None);
+        let desired = Managed::Present(Callback { url: want_url.clone(), commands: words.clone() });
+        let plan = decide(&app(Some(desired)), Ok(LiveState::default()), None).decision.unwrap();
         let change = plan.callback.expect("managed");
         prop_assert_eq!(plan.action, Action::Create);
         prop_assert_eq!(set(&change.added_commands()), set(&words));
         prop_assert!(change.removed_commands().is_empty() && change.kept_commands().is_empty());
 
-        let live = LiveState { callback: Some(CallbackBody { url: want_url, commands: words.clone() }), ..LiveState::default() };
-        let plan = decide(&app(Some(Managed::Absent)), Ok(live), None);
+        let live = LiveState { callback: Some(Callback { url: want_url, commands: words.clone() }), ..LiveState::default() };
+        let plan = decide(&app(Some(Managed::Absent)), Ok(live), None).decision.unwrap();
         let change = plan.callback.expect("managed");
         prop_assert_eq!(plan.action, Action::Delete);
         prop_assert_eq!(set(&change.removed_commands()), set(&words));
@@ -240,15 +237,15 @@ proptest! {
             None => Managed::Absent,
         });
         let callback = want_callback.map(|w| match w {
-            Some((url, commands)) => Managed::Present(CallbackSpec { url, commands }),
+            Some((url, commands)) => Managed::Present(Callback { url, commands }),
             None => Managed::Absent,
         });
         let live = LiveState {
-            callback: live_callback.map(|(url, commands)| CallbackBody { url, commands }),
+            callback: live_callback.map(|(url, commands)| Callback { url, commands }),
             token: if spec.is_some() { live_token.clone() } else { LiveToken::NotRead },
         };
         let fingerprint = desired.clone().flatten();
-        let plan = decide(&app_with_token(callback, spec), Ok(live), fingerprint.as_ref());
+        let plan = decide(&app_with_token(callback, spec), Ok(live), fingerprint.as_ref()).decision.unwrap();
         let commands: Vec<Command> = plan.calls.iter().map(|c| c.command).collect();
         let token_calls: Vec<usize> = (0..commands.len())
             .filter(|&i| matches!(commands[i], Command::SetCallbackToken | Command::DeleteCallbackToken))

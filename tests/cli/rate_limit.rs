@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use livehook::emulator::{FaultKind, Options};
 use livehook::tim::client::{Client, ClientOptions, Secret, Target, Write};
-use livehook::tim::wire::{CallbackBody, TokenBody};
+use livehook::tim::wire::{Callback, TokenBody};
 
 use crate::support::{ADMIN, SDKAPPID, SECRET_KEY, seeded_state, start_emulator};
 
@@ -52,7 +52,7 @@ fn a_thousand_concurrent_calls_for_one_sdkappid_stay_under_200_per_second() {
         .unwrap();
     let started = Instant::now();
     let mut state = seeded_state();
-    state.apps.get_mut(&SDKAPPID).unwrap().callback = Some(CallbackBody {
+    state.apps.get_mut(&SDKAPPID).unwrap().callback = Some(Callback {
         url: "https://hooks.example.com/live".into(),
         commands: vec!["Live.CallbackAfterCreateRoom".into()],
     });
@@ -103,7 +103,7 @@ fn a_thousand_concurrent_calls_for_one_sdkappid_stay_under_200_per_second() {
                 if i % 4 == 0 {
                     (true, client.write(&target, Write::SetToken(&token)).await)
                 } else {
-                    (false, client.read::<CallbackBody>(&target).await.map(drop))
+                    (false, client.read::<Callback>(&target).await.map(drop))
                 }
             })
         })

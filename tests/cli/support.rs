@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Output;
 
 use livehook::emulator::{AppState, Emulator, Options, State};
-use livehook::tim::wire::CallbackBody;
+use livehook::tim::wire::Callback;
 
 /// The SDKAppID of the app that [`seeded_state`] holds.
 pub const SDKAPPID: u64 = 1400000001;
@@ -100,7 +100,7 @@ pub fn state_with_apps(apps: &[(u64, &str)]) -> State {
 
 /// An app under [`SECRET_KEY`] whose live configuration is this callback and this token.
 pub fn live_app(
-    callback: Option<CallbackBody>,
+    callback: Option<Callback>,
     token: Option<livehook::tim::wire::TokenBody>,
 ) -> AppState {
     AppState {
@@ -189,8 +189,8 @@ pub fn writes(emulator: &Emulator) -> Vec<(String, u64)> {
 }
 
 /// A callback body for emulator state.
-pub fn callback(url: &str, words: &[&str]) -> Option<CallbackBody> {
-    Some(CallbackBody {
+pub fn callback(url: &str, words: &[&str]) -> Option<Callback> {
+    Some(Callback {
         url: url.into(),
         commands: words.iter().map(|w| w.to_string()).collect(),
     })
