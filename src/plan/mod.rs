@@ -3,6 +3,7 @@
 //! rules are unit-tested without a server; `plan::read` does the reading.
 
 pub mod diff;
+pub mod plan_mac;
 pub mod read;
 pub mod saved;
 pub mod token;
@@ -187,7 +188,10 @@ impl AppError {
             meaning: None,
             message: what.to_owned(),
             request_id: None,
-            hint: Some("please report this as a livehook bug".into()),
+            hint: Some(
+                "this is a bug in livehook, please report it with the panic message printed above"
+                    .into(),
+            ),
             call: None,
         }
     }
