@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use common::{median, ms, print_table, verdict};
 use livehook::emulator::{AppState, Emulator, Options, State};
-use livehook::tim::wire::CallbackBody;
+use livehook::tim::wire::Callback;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use serde_json::Value;
 
@@ -54,7 +54,7 @@ fn state(apps: u64) -> State {
         apps: (0..apps)
             .map(|i| {
                 let app = AppState {
-                    callback: Some(CallbackBody {
+                    callback: Some(Callback {
                         url: "https://hooks.example.com/live".into(),
                         commands: vec!["Live.CallbackAfterCreateRoom".into()],
                     }),

@@ -19,7 +19,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use livehook::emulator::{AppState, Emulator, Options, RecordedRequest, State};
-use livehook::tim::wire::{CallbackBody, TokenBody};
+use livehook::tim::wire::{Callback, TokenBody};
 use serde_json::Value;
 
 const APPS: u64 = 200;
@@ -33,8 +33,8 @@ const WANT_URL: &str = "https://hooks.example.com/live";
 const CREATE_ROOM: &str = "Live.CallbackAfterCreateRoom";
 const DESTROY_ROOM: &str = "Live.CallbackAfterDestroyRoom";
 
-fn callback(url: &str, word: &str) -> Option<CallbackBody> {
-    Some(CallbackBody {
+fn callback(url: &str, word: &str) -> Option<Callback> {
+    Some(Callback {
         url: url.into(),
         commands: vec![word.into()],
     })

@@ -18,13 +18,13 @@ use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 
 use super::faults::{FaultKind, FaultPicker};
+use super::options::{Options, RecordedRequest};
 use super::rate::RateWindow;
 use super::state::{AppState, State};
-use super::{Options, RecordedRequest};
 use crate::tim::MAX_TOKEN_CHARS;
 use crate::tim::errors::codes;
 use crate::tim::usersig;
-use crate::tim::wire::{CallbackBody, Command, Envelope, TokenBody};
+use crate::tim::wire::{Callback, Command, Envelope, TokenBody};
 
 /// Real bodies are a few hundred bytes; the cap keeps a hostile client from exhausting memory.
 const MAX_BODY: usize = 1 << 20;
@@ -638,7 +638,7 @@ impl Query {
 
 /// `{Url, CallbackCommandList}` for `set_callback` and `update_callback`. ErrorInfo names the
 /// field but never quotes its value: a webhook URL may carry a secret in its query string.
-fn callback_body(fields: &Map<String, Value>) -> Result<CallbackBody, Rejection> {
+fn callback_body(fields: &Map<String, Value>) -> Result<Callback, Rejection> {
     let url = match fields.get("Url") {
         None | Some(Value::Null) => return Err(Rejection::parameter("Url is required")),
         Some(Value::String(url)) => url,
@@ -660,7 +660,7 @@ fn callback_body(fields: &Map<String, Value>) -> Result<CallbackBody, Rejection>
         Some(_) => None,
     }
     .ok_or_else(|| Rejection::parameter("CallbackCommandList must be an array of strings"))?;
-    Ok(CallbackBody {
+    Ok(Callback {
         url: url.clone(),
         commands,
     })

@@ -22,7 +22,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::atomic_file;
 use crate::tim::DEFAULT_IDENTIFIER;
 use crate::tim::secret::REDACTED;
-use crate::tim::wire::{CallbackBody, TokenBody};
+use crate::tim::wire::{Callback, TokenBody};
 
 /// Every app the emulator serves, keyed by SDKAppID. JSON object keys are strings, so the file
 /// reads `{"apps": {"1400000001": {...}}}`.
@@ -45,7 +45,7 @@ pub struct AppState {
     #[serde(default = "default_admin", deserialize_with = "admin")]
     pub admin: String,
     #[serde(default)]
-    pub callback: Option<CallbackBody>,
+    pub callback: Option<Callback>,
     #[serde(default)]
     pub token: Option<TokenBody>,
 }

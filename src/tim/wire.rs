@@ -72,9 +72,6 @@ pub struct Callback {
     pub commands: Vec<String>,
 }
 
-/// The name of [`Callback`] in Tencent's documentation of the calls.
-pub type CallbackBody = Callback;
-
 /// Body of `set_callback_token`, and the `Response` of `get_callback_token`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenBody {

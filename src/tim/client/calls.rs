@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::{CallError, Client, Target};
 use crate::tim::errors::codes;
-use crate::tim::wire::{CallbackBody, Command, TokenBody};
+use crate::tim::wire::{Callback, Command, TokenBody};
 
 /// A configuration that can be read: the `Response` of `get_callback` or `get_callback_token`.
 pub trait Readable: DeserializeOwned {
@@ -18,7 +18,7 @@ pub trait Readable: DeserializeOwned {
     fn shape_error(error: serde_json::Error) -> String;
 }
 
-impl Readable for CallbackBody {
+impl Readable for Callback {
     const COMMAND: Command = Command::GetCallback;
     const NONE_CONFIGURED: i64 = codes::CALLBACK_MISSING;
     fn shape_error(error: serde_json::Error) -> String {
@@ -40,10 +40,10 @@ impl Readable for TokenBody {
 pub enum Write<'a> {
     /// `set_callback`: creates the webhook configuration. Answers 100300 (as an error) when one
     /// already exists.
-    SetCallback(&'a CallbackBody),
+    SetCallback(&'a Callback),
     /// `update_callback`: replaces the webhook configuration. Answers 100301 (as an error) when
     /// none exists.
-    UpdateCallback(&'a CallbackBody),
+    UpdateCallback(&'a Callback),
     DeleteCallback,
     /// `set_callback_token`: creates or replaces the webhook token configuration.
     SetToken(&'a TokenBody),
@@ -118,7 +118,7 @@ mod tests {
         let (script, base) = serve_script(vec![]).await;
         let client = client();
         let target = target(base);
-        let callback = CallbackBody {
+        let callback = Callback {
             url: "https://hooks.example.com/tim".into(),
             commands: vec!["Live.CallbackAfterCreateRoom".into()],
         };
@@ -175,7 +175,7 @@ mod tests {
         .await;
         let client = client();
         let target = target(base);
-        assert_eq!(client.read::<CallbackBody>(&target).await.unwrap(), None);
+        assert_eq!(client.read::<Callback>(&target).await.unwrap(), None);
         assert_eq!(client.read::<TokenBody>(&target).await.unwrap(), None);
         let token = client.read::<TokenBody>(&target).await.unwrap().unwrap();
         assert_eq!((token.token.as_str(), token.enabled), ("t", false));

@@ -207,7 +207,7 @@ mod tests {
     use super::*;
     use crate::tim::client::test_server::*;
     use crate::tim::usersig;
-    use crate::tim::wire::CallbackBody;
+    use crate::tim::wire::Callback;
 
     #[tokio::test]
     async fn every_attempt_carries_the_exact_envelope() {
@@ -217,7 +217,7 @@ mod tests {
             Reply::Code(codes::INTERNAL_ERROR),
         ])
         .await;
-        client().read::<CallbackBody>(&target(base)).await.unwrap();
+        client().read::<Callback>(&target(base)).await.unwrap();
         let seen = script.seen();
         assert_eq!(seen.len(), 4);
         for request in &seen {
@@ -317,10 +317,7 @@ mod tests {
         .unwrap();
         for announce_length in [true, false] {
             let (base, answered) = serve_huge(TWO_MIB, announce_length).await;
-            let error = client
-                .read::<CallbackBody>(&target(base))
-                .await
-                .unwrap_err();
+            let error = client.read::<Callback>(&target(base)).await.unwrap_err();
             assert!(
                 matches!(&error, CallError::Decode { message, .. } if message == "answer larger than 1 MiB"),
                 "length announced: {announce_length}: {error:?}"
@@ -334,10 +331,7 @@ mod tests {
         }
         // An answer just under the cap is read whole (and then fails to parse as JSON).
         let (base, _) = serve_huge(MAX_ANSWER_BYTES, false).await;
-        let error = client
-            .read::<CallbackBody>(&target(base))
-            .await
-            .unwrap_err();
+        let error = client.read::<Callback>(&target(base)).await.unwrap_err();
         assert!(
             matches!(&error, CallError::Decode { message, .. } if message != "answer larger than 1 MiB"),
             "{error:?}"
@@ -357,7 +351,7 @@ mod tests {
         })
         .unwrap();
         let target = target(format!("http://127.0.0.1:{port}"));
-        let error = client.read::<CallbackBody>(&target).await.unwrap_err();
+        let error = client.read::<Callback>(&target).await.unwrap_err();
         assert!(matches!(error, CallError::Network { .. }), "{error:?}");
         let sig = client.usersig(&target);
         for shown in [error.to_string(), format!("{error:?}")] {
@@ -375,7 +369,7 @@ mod tests {
     #[tokio::test]
     async fn bad_endpoints_fail_without_a_request() {
         let error = client()
-            .read::<CallbackBody>(&target("ftp://example.com".into()))
+            .read::<Callback>(&target("ftp://example.com".into()))
             .await
             .unwrap_err();
         assert!(error.to_string().contains("http or https"), "{error}");

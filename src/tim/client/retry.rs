@@ -165,7 +165,7 @@ mod tests {
     use crate::tim::client::test_server::*;
     use crate::tim::client::{ClientOptions, NetworkKind, Write};
     use crate::tim::errors::{TABLE, codes};
-    use crate::tim::wire::{CallbackBody, TokenBody};
+    use crate::tim::wire::{Callback, TokenBody};
 
     #[tokio::test]
     async fn transient_failures_are_retried_until_success() {
@@ -175,10 +175,10 @@ mod tests {
             Reply::Code(codes::INTERNAL_ERROR),
         ])
         .await;
-        let got = client().read::<CallbackBody>(&target(base)).await.unwrap();
+        let got = client().read::<Callback>(&target(base)).await.unwrap();
         assert_eq!(
             got,
-            Some(CallbackBody {
+            Some(Callback {
                 url: "https://hooks.example.com/tim".into(),
                 commands: vec!["Live.CallbackAfterCreateRoom".into()],
             })
@@ -189,10 +189,7 @@ mod tests {
     #[tokio::test]
     async fn credential_errors_are_not_retried_and_carry_the_hint() {
         let (script, base) = serve_script(vec![Reply::Code(codes::USERSIG_WRONG_KEY)]).await;
-        let error = client()
-            .read::<CallbackBody>(&target(base))
-            .await
-            .unwrap_err();
+        let error = client().read::<Callback>(&target(base)).await.unwrap_err();
         assert_eq!(script.seen().len(), 1);
         assert_eq!(error.code(), Some(70009));
         assert_eq!(error.class(), ErrorClass::Credentials);
@@ -230,7 +227,7 @@ mod tests {
     #[tokio::test]
     async fn rate_limit_codes_back_off_longer() {
         let (script, base) = serve_script(vec![Reply::Code(codes::REST_RATE_LIMIT)]).await;
-        client().read::<CallbackBody>(&target(base)).await.unwrap();
+        client().read::<Callback>(&target(base)).await.unwrap();
         let seen = script.seen();
         assert_eq!(seen.len(), 2);
         assert!(seen[1].at - seen[0].at >= fast_options().rate_limit_min_backoff);
@@ -244,10 +241,7 @@ mod tests {
             ..fast_options()
         })
         .unwrap();
-        let error = client
-            .read::<CallbackBody>(&target(base))
-            .await
-            .unwrap_err();
+        let error = client.read::<Callback>(&target(base)).await.unwrap_err();
         assert_eq!(error.code(), Some(100001));
         assert_eq!(script.seen().len(), 3);
     }
@@ -262,10 +256,7 @@ mod tests {
         })
         .unwrap();
         let started = Instant::now();
-        let error = client
-            .read::<CallbackBody>(&target(base))
-            .await
-            .unwrap_err();
+        let error = client.read::<Callback>(&target(base)).await.unwrap_err();
         let took = started.elapsed();
         assert_eq!(error.code(), Some(100001));
         // The last back-off is cut to end on the deadline, and one attempt is made there.
@@ -286,12 +277,12 @@ mod tests {
         .unwrap();
         let dead = target("http://127.0.0.1:1".into());
         let started = Instant::now();
-        let first = client.read::<CallbackBody>(&dead).await.unwrap_err();
+        let first = client.read::<Callback>(&dead).await.unwrap_err();
         assert!(first.to_string().contains("then gave up"), "{first}");
         // A call started after the endpoint has been silent for the whole budget gives up
         // after one attempt instead of spending a budget of its own.
         let second_started = Instant::now();
-        client.read::<CallbackBody>(&dead).await.unwrap_err();
+        client.read::<Callback>(&dead).await.unwrap_err();
         assert!(second_started.elapsed() < budget / 2);
         assert!(started.elapsed() < budget * 2);
     }
@@ -306,7 +297,7 @@ mod tests {
         .unwrap();
         assert!(
             client
-                .read::<CallbackBody>(&target(base))
+                .read::<Callback>(&target(base))
                 .await
                 .unwrap()
                 .is_some()
@@ -316,7 +307,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_write_whose_answer_is_lost_is_not_re_sent() {
-        let callback = CallbackBody {
+        let callback = Callback {
             url: "https://hooks.example.com/tim".into(),
             commands: vec!["Live.CallbackAfterCreateRoom".into()],
         };
@@ -371,7 +362,7 @@ mod tests {
     /// too, unless the code is a server timeout, which leaves the write's outcome unknown.
     #[tokio::test]
     async fn each_code_of_the_table_is_retried_as_its_class_says() {
-        let callback = CallbackBody {
+        let callback = Callback {
             url: "https://hooks.example.com/tim".into(),
             commands: vec!["Live.CallbackAfterCreateRoom".into()],
         };
@@ -380,7 +371,7 @@ mod tests {
             let tried_again = row.class.is_retryable() || row.class == ErrorClass::RegenerateSig;
 
             let (script, base) = serve_script(vec![Reply::Code(code)]).await;
-            let read = client().read::<CallbackBody>(&target(base)).await;
+            let read = client().read::<Callback>(&target(base)).await;
             assert_eq!(
                 script.seen().len(),
                 1 + usize::from(tried_again),
@@ -440,10 +431,7 @@ mod tests {
     #[tokio::test]
     async fn client_errors_other_than_429_are_not_retried() {
         let (script, base) = serve_script(vec![Reply::Status(404)]).await;
-        let error = client()
-            .read::<CallbackBody>(&target(base))
-            .await
-            .unwrap_err();
+        let error = client().read::<Callback>(&target(base)).await.unwrap_err();
         assert!(matches!(error, CallError::Http { status: 404, .. }));
         assert_eq!(script.seen().len(), 1);
     }
@@ -460,7 +448,7 @@ mod tests {
             .map(|_| {
                 let client = client.clone();
                 let target = target.clone();
-                tokio::spawn(async move { client.read::<CallbackBody>(&target).await })
+                tokio::spawn(async move { client.read::<Callback>(&target).await })
             })
             .collect();
         for task in tasks {
