@@ -10,6 +10,7 @@ mod emulator_cli;
 mod export;
 mod fuzz_regressions;
 mod github_action;
+mod hostile_output;
 mod plan;
 mod prompt;
 mod properties;
