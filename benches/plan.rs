@@ -35,7 +35,7 @@ const LATENCY_MS: u64 = 20;
 const SECRET_KEY: &str = "b3f1c2d4e5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2";
 const CREATE_ROOM: &str = "Live.CallbackAfterCreateRoom";
 const DESTROY_ROOM: &str = "Live.CallbackAfterDestroyRoom";
-/// Issue 6's targets.
+/// The targets the README's Performance section states.
 const TARGET_RATIO_P64: f64 = 1.3;
 const TARGET_RSS_KB: u64 = 50 * 1024;
 /// The curl loop over the largest size runs only if the bench would still end within this
@@ -190,7 +190,7 @@ fn main() {
     );
 }
 
-/// Apps and parallelism of the first benchmark livehook promised (issue 3): 400 apps at P=50
+/// The headline case of the README's Performance section: 400 apps at P=50
 /// against P=1, within 1.5x of the ideal and at least 20x faster than serial.
 const HEADLINE_APPS: u64 = 400;
 const HEADLINE_P: u64 = 50;

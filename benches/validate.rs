@@ -3,7 +3,7 @@
 //! `cargo bench --bench validate` generates both files in a temporary directory, then measures
 //! `livehook::config::load` in-process (parse, schema, checks, resolve; after one warm-up load
 //! that also compiles the JSON Schema) and the whole binary end to end (process start, load,
-//! output), and prints the median and 95th percentile of each. Target (issue 6): validate of 20
+//! output), and prints the median and 95th percentile of each. Target: validate of 20
 //! apps under 10 ms, judged on the binary end to end (what a user waits for); `MISSED` is
 //! reported, never a failure.
 
