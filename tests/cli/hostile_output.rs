@@ -13,11 +13,6 @@ use std::process::Output;
 use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use livehook::config::{App, Location, Managed, Origin, Position};
-use livehook::plan::{AppError, LiveState, decide};
-use livehook::render;
-use livehook::tim::region::Region;
-use livehook::tim::wire::Callback;
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -53,16 +48,20 @@ fn long_url() -> String {
     format!("https://long.example.com/{}", "a".repeat(10_000))
 }
 
-/// Checks one run's stdout and stderr as `format` writes them.
-fn assert_inert(what: &str, format: &str, output: &Output) {
+/// Checks one run's stdout and stderr as `format` writes them; `coloured` when the run had
+/// `--color always`, so livehook's own styles may be there (and nothing else that starts with
+/// ESC).
+fn assert_inert(what: &str, format: &str, coloured: bool, output: &Output) {
     let (out, err) = (stdout(output), stderr(output));
     let checks = [
         (
             "stdout controls",
-            invariants::no_raw_controls(&out, format == "text"),
+            invariants::no_raw_controls(&out, coloured),
         ),
-        // Diagnostics are drawn in colour when asked: livehook's own styles only.
-        ("stderr controls", invariants::no_raw_controls(&err, true)),
+        (
+            "stderr controls",
+            invariants::no_raw_controls(&err, coloured),
+        ),
         ("stderr commands", invariants::no_workflow_commands(&err)),
         (
             "stdout commands",
@@ -103,16 +102,16 @@ fn every_command(what: &str, dir: &std::path::Path, export_args: &[&str]) -> Vec
             args.extend(["--color", "always"]);
         }
         let output = livehook(dir, &args, &env);
-        assert_inert(&format!("{what}: plan"), format, &output);
+        assert_inert(&format!("{what}: plan"), format, format == "text", &output);
         outputs.push(output);
     }
     for format in ["text", "json"] {
         let output = livehook(dir, &["apply", "--auto-approve", "--format", format], &env);
-        assert_inert(&format!("{what}: apply"), format, &output);
+        assert_inert(&format!("{what}: apply"), format, false, &output);
         outputs.push(output);
     }
     let output = livehook(dir, export_args, &env);
-    assert_inert(&format!("{what}: export"), "yaml", &output);
+    assert_inert(&format!("{what}: export"), "yaml", false, &output);
     outputs.push(output);
     outputs
 }
@@ -207,13 +206,15 @@ async fn hostile_desired_state_is_shown_never_obeyed() {
         .unwrap();
         let what = format!("desired {piece:?}");
         for format in ["text", "json", "github"] {
-            let output = livehook(
-                s.dir.path(),
-                &["validate", "--format", format, "--color", "always"],
-                &[],
-            );
-            // Only diagnostics (stderr) are drawn in colour; stdout stays plain.
-            assert_inert(&format!("{what}: validate"), format, &output);
+            for colour in ["never", "always"] {
+                let output = livehook(
+                    s.dir.path(),
+                    &["validate", "--format", format, "--color", colour],
+                    &[],
+                );
+                let what = format!("{what}: validate --color {colour}");
+                assert_inert(&what, format, colour == "always", &output);
+            }
         }
         every_command(&what, s.dir.path(), &["export"]);
     }
@@ -255,49 +256,6 @@ fn arbitrary_text() -> impl Strategy<Value = String> {
     ]
 }
 
-fn app(name: String, url: String, words: Vec<String>) -> App {
-    let here = Position {
-        file: "p.yaml".into(),
-        line: 1,
-        column: 1,
-    };
-    App {
-        name,
-        sdkappid: 1400000001,
-        location: Location::Region(Region::Singapore),
-        identifier: "administrator".into(),
-        secret_key_env: "K".into(),
-        callback: Some(Managed::Present(Callback {
-            url,
-            commands: words,
-        })),
-        token: None,
-        origin: Origin::at(here),
-    }
-}
-
-/// Every report of `plans` holds the invariants.
-pub fn check_reports(plans: &[livehook::plan::AppPlan]) -> Result<(), String> {
-    let text = render::text::render(plans);
-    invariants::no_raw_controls(&text, true)?;
-    invariants::no_workflow_commands(&text)?;
-    let markdown = render::markdown::render(plans);
-    invariants::no_raw_controls(&markdown, false)?;
-    invariants::markdown_structure(&markdown)?;
-    invariants::no_workflow_commands(&markdown)?;
-    let annotations = render::github::render(&render::github::plan_annotations(plans));
-    let github = format!(
-        "{annotations}{}",
-        render::escape::github_inert(&anstream::adapter::strip_str(&text).to_string())
-    );
-    invariants::no_raw_controls(&github, false)?;
-    invariants::github_commands_are_livehook_own(&github)?;
-    let json = render::json::render(plans);
-    invariants::no_raw_controls(&json, false)?;
-    invariants::no_workflow_commands(&json)?;
-    Ok(())
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
@@ -311,19 +269,16 @@ proptest! {
         error in arbitrary_text(),
         hint in arbitrary_text(),
     ) {
-        let planned = app(name.clone(), desired_url, desired_words);
-        let live = LiveState {
-            callback: Some(Callback { url: live_url, commands: live_words }),
-            ..LiveState::default()
-        };
-        let mut failure = AppError::bug(&error);
-        failure.request_id = Some(error.clone());
-        failure.hint = Some(hint);
-        let plans = vec![
-            decide(&planned, Ok(live), None),
-            decide(&app(name, String::new(), Vec::new()), Err(failure), None),
-        ];
-        if let Err(problem) = check_reports(&plans) {
+        let plans = invariants::plans(invariants::Outside {
+            name,
+            desired_url,
+            live_url,
+            desired_words,
+            live_words,
+            error,
+            hint,
+        });
+        if let Err(problem) = invariants::check_reports(&plans) {
             return Err(TestCaseError::fail(problem));
         }
     }

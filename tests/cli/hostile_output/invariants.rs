@@ -1,6 +1,90 @@
 //! What must hold of every report whatever outside text it carries: shared by the hostile-string
 //! corpus, its property test and the `render` fuzz target (which includes this file by path), so
-//! all three check the same thing. Standard library only, for that reason.
+//! all three check the same thing. It uses only the standard library and livehook, which both
+//! crates have.
+
+use livehook::config::{App, Location, Managed, Origin, Position};
+use livehook::plan::{AppError, AppPlan, LiveState, decide};
+use livehook::render;
+use livehook::tim::region::Region;
+use livehook::tim::wire::Callback;
+
+/// Outside text for one plan: what the desired state, the live state and an error may hold.
+pub struct Outside {
+    pub name: String,
+    pub desired_url: String,
+    pub live_url: String,
+    pub desired_words: Vec<String>,
+    pub live_words: Vec<String>,
+    pub error: String,
+    pub hint: String,
+}
+
+/// Two plans carrying `outside`: an app whose callback changes from the live one to the
+/// desired one, and an app that could not be read with `error` as its message and RequestId.
+pub fn plans(outside: Outside) -> Vec<AppPlan> {
+    let app = |name: String, url: String, commands: Vec<String>| App {
+        name,
+        sdkappid: 1400000001,
+        location: Location::Region(Region::Singapore),
+        identifier: "administrator".into(),
+        secret_key_env: "K".into(),
+        callback: Some(Managed::Present(Callback { url, commands })),
+        token: None,
+        origin: Origin::at(Position {
+            file: "p.yaml".into(),
+            line: 1,
+            column: 1,
+        }),
+    };
+    let live = LiveState {
+        callback: Some(Callback {
+            url: outside.live_url,
+            commands: outside.live_words,
+        }),
+        ..LiveState::default()
+    };
+    let mut failure = AppError::bug(&outside.error);
+    failure.request_id = Some(outside.error.clone());
+    failure.hint = Some(outside.hint);
+    vec![
+        decide(
+            &app(
+                outside.name.clone(),
+                outside.desired_url,
+                outside.desired_words,
+            ),
+            Ok(live),
+            None,
+        ),
+        decide(
+            &app(outside.name, String::new(), Vec::new()),
+            Err(failure),
+            None,
+        ),
+    ]
+}
+
+/// Every report of `plans` (text, markdown, `--format github` as `plan` writes it, JSON) holds
+/// the invariants below.
+pub fn check_reports(plans: &[AppPlan]) -> Result<(), String> {
+    let text = render::text::render(plans);
+    no_raw_controls(&text, true)?;
+    no_workflow_commands(&text)?;
+    let markdown = render::markdown::render(plans);
+    no_raw_controls(&markdown, false)?;
+    markdown_structure(&markdown)?;
+    no_workflow_commands(&markdown)?;
+    // `plan` strips the styles before wrapping; checking with them in is as strict.
+    let annotations = render::github::render(&render::github::plan_annotations(plans));
+    let github = format!("{annotations}{}", render::escape::github_inert(&text));
+    no_raw_controls(&github, true)?;
+    github_commands_are_livehook_own(&github)?;
+    let json = render::json::render(plans);
+    no_raw_controls(&json, false)?;
+    no_workflow_commands(&json)?;
+    Ok(())
+}
 
 /// Whether a character reorders text (bidi controls) or breaks a line unseen (U+2028/9).
 fn is_bidi(c: char) -> bool {
