@@ -283,3 +283,58 @@ proptest! {
         }
     }
 }
+
+/// The stop-commands token is fresh per run; snapshots show its place.
+fn mask_stop_token(text: &str) -> String {
+    let token = text
+        .lines()
+        .find_map(|l| l.strip_prefix("::stop-commands::"))
+        .expect("a stop-commands line")
+        .to_owned();
+    text.replace(&token, "<token>")
+}
+
+/// How the hostile string looks in each format, reviewed by eye: escaped, on its lines.
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_live_url_as_each_format_shows_it() {
+    let url = format!("https://live.example.com/{HOSTILE}");
+    let app = live_app(callback(&url, &[CREATE_ROOM, HOSTILE]), None);
+    let s = one_live_app(
+        app,
+        &format!(
+            "  hostile:\n    callback:\n      url: https://new.example.com/hook\n      commands: [{CREATE_ROOM}]\n"
+        ),
+    )
+    .await;
+    let env = [("TIM_SECRET_KEY", SECRET_KEY)];
+    let plan = |format: &str| stdout(&livehook(s.dir.path(), &["plan", "--format", format], &env));
+    insta::assert_snapshot!("hostile_plan_text", plan("text"));
+    insta::assert_snapshot!("hostile_plan_markdown", plan("markdown"));
+    insta::assert_snapshot!("hostile_plan_github", mask_stop_token(&plan("github")));
+}
+
+/// A diagnostic about a file with ESC and U+202E in it: the message and the snippet show them
+/// escaped (the snippet as `?` and `�`, which keep the columns), and nothing colours the terminal.
+#[test]
+fn a_diagnostic_never_prints_a_raw_control_character() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("livehook.yaml"),
+        "version: 1\napps:\n  \"red\\e[31m\\u202Eapp\":\n    sdkappid: 1400000001\n    region: singapore\n    callbak: {}\n",
+    )
+    .unwrap();
+    let output = livehook(dir.path(), &["validate", "--color", "never"], &[]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_inert("diagnostic", "text", false, &output);
+    insta::assert_snapshot!("hostile_diagnostic", stderr(&output));
+    // The same characters raw in the file: the snippet shows them as placeholders.
+    std::fs::write(
+        dir.path().join("livehook.yaml"),
+        "version: 1\napps:\n  app:\n    sdkappid: 1400000001\n    region: singapore\n    callbak: red\u{1b}[31m \u{202e}x\n",
+    )
+    .unwrap();
+    let output = livehook(dir.path(), &["validate", "--color", "never"], &[]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_inert("diagnostic", "text", false, &output);
+    insta::assert_snapshot!("hostile_diagnostic_raw", stderr(&output));
+}
