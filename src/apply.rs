@@ -254,9 +254,9 @@ async fn write(
     let plan = &job.plan;
     // A plan whose call lacks what it needs (a token value, a desired callback) is a livehook
     // bug, reported rather than sent as an empty write.
-    let bug = |command, what: &str| CallError::Decode {
+    let bug = |command, what: &str| CallError::Bug {
         command,
-        message: format!("{what} (a livehook bug)"),
+        message: what.to_owned(),
     };
     let desired_callback = decision.callback.as_ref().and_then(|c| c.after.as_ref());
     for call in &decision.calls {

@@ -12,7 +12,7 @@
 //! and a token is written as the variable its value must be put in — livehook never exports a
 //! token's value.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use saphyr::{Mapping, Scalar, Yaml, YamlEmitter};
 
@@ -83,9 +83,16 @@ pub fn from_live(
 ) -> Result<Vec<App>, Vec<Unreadable<'_>>> {
     let mut exported = Vec::with_capacity(apps.len());
     let mut unreadable = Vec::new();
-    for (app, live) in apps.iter().zip(live) {
+    for ((app, live), value_env) in apps.iter().zip(live).zip(token_envs(apps)) {
         match live {
-            Ok(live) => exported.push(as_live(app, live)),
+            Ok(live) => {
+                let mut exported_app = as_live(app, live);
+                // The suggestion `as_live` made may be another app's too: see `token_envs`.
+                if let Some(Managed::Present(token)) = &mut exported_app.token {
+                    token.value_env = value_env;
+                }
+                exported.push(exported_app);
+            }
             Err(error) => unreadable.push(Unreadable { app, error }),
         }
     }
@@ -270,6 +277,82 @@ fn with_token_comments(emitted: &str, apps: &[App]) -> String {
     out
 }
 
+/// Apps whose live callback URL would not pass validation as it is (whitespace, a control
+/// character, credentials, not an http(s) URL), with the problem in words that never quote the
+/// URL. The exported file keeps the URL as it is live, so the caller warns.
+pub fn unusable_urls(apps: &[App]) -> Vec<(String, String)> {
+    apps.iter()
+        .filter_map(|app| {
+            let Some(Managed::Present(callback)) = &app.callback else {
+                return None;
+            };
+            let url = &callback.url;
+            let problem = match crate::config::url_text::check(url) {
+                Err(problem) => problem.to_string(),
+                Ok(()) => crate::config::parse_http_url(url)
+                    .err()
+                    .map(|why| format!("is not an absolute http(s) URL ({why})"))?,
+            };
+            Some((app.name.clone(), problem))
+        })
+        .collect()
+}
+
+/// The token variable of each app, in the order of `apps`: the one its file names (kept as
+/// written, even where apps share one on purpose), otherwise [`suggested_token_env`]. A
+/// suggestion that another app's suggestion or a named variable also produces (`prod-sg` and
+/// `prod_sg`) becomes `{NAME}_{SDKAPPID}_HOOK_TOKEN` for each app involved, numbered on should
+/// even that be taken: two apps given one variable would be given one value, and one of them
+/// would then never plan back to no changes. Every app gets a name whether or not it has a live
+/// token, so the names depend on the apps alone, not on what is live.
+pub fn token_envs(apps: &[App]) -> Vec<String> {
+    let named = |app: &App| match &app.token {
+        Some(Managed::Present(spec)) => Some(spec.value_env.clone()),
+        _ => None,
+    };
+    let suggested: Vec<Option<String>> = apps
+        .iter()
+        .map(|app| match named(app) {
+            Some(_) => None,
+            None => Some(suggested_token_env(&app.name)),
+        })
+        .collect();
+    let mut taken: HashSet<String> = apps.iter().filter_map(named).collect();
+    let clashes = |name: &String| {
+        taken.contains(name) || suggested.iter().flatten().filter(|s| *s == name).count() > 1
+    };
+    let unique: Vec<bool> = suggested
+        .iter()
+        .map(|s| s.as_ref().is_some_and(|s| !clashes(s)))
+        .collect();
+    taken.extend(
+        suggested
+            .iter()
+            .zip(&unique)
+            .filter(|(_, unique)| **unique)
+            .filter_map(|(s, _)| s.clone()),
+    );
+    apps.iter()
+        .zip(suggested)
+        .zip(unique)
+        .map(|((app, suggested), unique)| match (named(app), suggested) {
+            (Some(name), _) => name,
+            (None, Some(name)) if unique => name,
+            _ => {
+                let stem = format!("{}_{}", app.name, app.sdkappid);
+                let mut name = suggested_token_env(&stem);
+                let mut n = 2;
+                while taken.contains(&name) {
+                    name = suggested_token_env(&format!("{stem}_{n}"));
+                    n += 1;
+                }
+                taken.insert(name.clone());
+                name
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,6 +389,66 @@ mod tests {
                 column: 1,
             }),
         }
+    }
+
+    #[test]
+    fn no_two_apps_are_given_one_token_variable() {
+        let app = |name: &str, sdkappid: u64, value_env: Option<&str>| App {
+            name: name.into(),
+            sdkappid,
+            location: Location::Region(Region::Singapore),
+            identifier: crate::tim::DEFAULT_IDENTIFIER.into(),
+            secret_key_env: "TIM_SECRET_KEY".into(),
+            callback: None,
+            token: value_env.map(|v| {
+                Managed::Present(crate::config::TokenSpec {
+                    value_env: v.into(),
+                    enabled: true,
+                })
+            }),
+            origin: crate::config::Origin::at(crate::config::Position {
+                file: "t.yaml".into(),
+                line: 1,
+                column: 1,
+            }),
+        };
+        let apps = [
+            app("alone", 1, None),
+            app("prod-sg", 2, None),
+            app("prod_sg", 3, None),
+            app("prod.sg", 4, None),
+            // Its suggestion is what the file names for another app.
+            app("staging", 5, None),
+            app("named", 6, Some("STAGING_HOOK_TOKEN")),
+            // Two apps sharing one variable on purpose keep it.
+            app("shared-a", 7, Some("SHARED_TOKEN")),
+            app("shared-b", 8, Some("SHARED_TOKEN")),
+            // Already the name the first disambiguation would pick.
+            app("prod-sg-2", 9, Some("PROD_SG_2_HOOK_TOKEN")),
+            app("x", 10, None),
+            app("x_10", 11, None),
+        ];
+        let names = token_envs(&apps);
+        assert_eq!(
+            names,
+            [
+                "ALONE_HOOK_TOKEN",
+                "PROD_SG_2_2_HOOK_TOKEN",
+                "PROD_SG_3_HOOK_TOKEN",
+                "PROD_SG_4_HOOK_TOKEN",
+                "STAGING_5_HOOK_TOKEN",
+                "STAGING_HOOK_TOKEN",
+                "SHARED_TOKEN",
+                "SHARED_TOKEN",
+                "PROD_SG_2_HOOK_TOKEN",
+                "X_HOOK_TOKEN",
+                "X_10_HOOK_TOKEN",
+            ]
+        );
+        let generated: Vec<&String> = names.iter().take(6).chain(&names[8..]).collect();
+        let distinct: HashSet<&&String> = generated.iter().collect();
+        assert_eq!(distinct.len(), generated.len(), "{names:?}");
+        assert!(names.iter().all(|n| crate::config::model::is_env_name(n)));
     }
 
     #[test]

@@ -31,6 +31,11 @@ pub fn run(args: &ExportArgs, streams: &mut Streams) -> Result<Outcome, CliError
         result
     })?;
     let exported = export::from_live(&apps, live).map_err(unreadable)?;
+    for (app, problem) in export::unusable_urls(&exported) {
+        streams.warning(&format!(
+            "the live callback url of `{app}` {problem}; the exported file will not validate until it is changed"
+        ));
+    }
     for word in export::unusable_words(&exported) {
         streams.warning(&format!(
             "live command word `{word}` is not a command word's shape; the exported file will not validate until it is removed"
@@ -63,7 +68,12 @@ fn selected_apps(args: &ExportArgs, streams: &mut Streams) -> Result<Vec<App>, C
         },
         (None, Some(url)) => {
             if let Err(problem) = config::check_endpoint(url) {
-                return Err(CliError::new(format!("--endpoint {url}: {problem}"))
+                let shown = if problem.may_quote_endpoint() {
+                    format!("--endpoint {url}: {problem}")
+                } else {
+                    format!("--endpoint: {problem}")
+                };
+                return Err(CliError::new(shown)
                     .with_help("give a base URL such as https://adminapisgp.im.qcloud.com"));
             }
             Location::Endpoint(url.trim_end_matches('/').to_owned())
@@ -75,12 +85,12 @@ fn selected_apps(args: &ExportArgs, streams: &mut Streams) -> Result<Vec<App>, C
             .with_help("e.g. livehook export --sdkappid 1400000001 --region singapore"));
         }
     };
-    if !is_env_name(&args.secret_key_env) {
-        return Err(CliError::new(format!(
-            "--secret-key-env {} is not an environment variable name",
-            args.secret_key_env
-        ))
-        .with_help(format!("names match {ENV_NAME_PATTERN}")));
+    // Not repeated: what was passed may be the secret key itself, pasted in the wrong place.
+    if !is_env_name(&args.secret_key_env) || config::looks_like_secret(&args.secret_key_env) {
+        return Err(CliError::new(
+            "--secret-key-env is not the name of an environment variable (the value is not shown: it may be a secret)",
+        )
+        .with_help(format!("names match {ENV_NAME_PATTERN}, e.g. TIM_SECRET_KEY")));
     }
     let mut ids = args.sdkappids.clone();
     ids.sort_unstable();

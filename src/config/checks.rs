@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use super::diagnostic::{ConfigDiagnostic, SourceFile};
 use super::schema::show;
 use super::suggest::did_you_mean;
+use super::url_text::{self, UrlTextProblem};
 use super::yaml::{Document, escape_pointer};
 use crate::tim::command_words;
 
@@ -158,6 +159,17 @@ fn check_callback_url(
     out: &mut Vec<ConfigDiagnostic>,
 ) {
     let span = doc.spans.nearest(pointer).value;
+    if let Err(problem) = url_text::check(url) {
+        out.push(url_text_diagnostic(
+            "livehook::invalid_url",
+            "callback url",
+            url,
+            problem,
+            source,
+            span,
+        ));
+        return;
+    }
     match parse_http_url(url) {
         Err(why) => out.push(
             ConfigDiagnostic::error(
@@ -179,6 +191,27 @@ fn check_callback_url(
     }
 }
 
+/// A URL whose exact text cannot be sent. Its message names the character by code point and
+/// never quotes the URL; a URL with credentials (whatever else is wrong with it) is hidden from
+/// the snippet too.
+fn url_text_diagnostic(
+    code: &'static str,
+    what: &str,
+    url: &str,
+    problem: UrlTextProblem,
+    source: &SourceFile,
+    span: std::ops::Range<usize>,
+) -> ConfigDiagnostic {
+    let diagnostic = ConfigDiagnostic::error(code, format!("{what} {problem}"))
+        .at(source, span.clone(), problem.label())
+        .help(problem.help());
+    if url_text::has_userinfo(url) {
+        diagnostic.hide(span)
+    } else {
+        diagnostic
+    }
+}
+
 fn check_location_fields(
     doc: &Document,
     source: &SourceFile,
@@ -189,6 +222,14 @@ fn check_location_fields(
     if let Some(endpoint) = object.get("endpoint").and_then(Value::as_str) {
         let span = doc.spans.nearest(&format!("{pointer}/endpoint")).value;
         match check_endpoint(endpoint) {
+            Err(EndpointProblem::Text(problem)) => out.push(url_text_diagnostic(
+                "livehook::invalid_endpoint",
+                "endpoint",
+                endpoint,
+                problem,
+                source,
+                span,
+            )),
             Err(EndpointProblem::Invalid(why)) => out.push(
                 ConfigDiagnostic::error(
                     "livehook::invalid_endpoint",
@@ -267,6 +308,8 @@ fn check_has_location(
 /// Why a base URL cannot be used as an endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EndpointProblem {
+    /// Its exact text holds whitespace, a control character or credentials.
+    Text(UrlTextProblem),
     /// Not an absolute http(s) URL with a host; says which.
     Invalid(&'static str),
     /// A query or fragment: livehook appends the path and its own query.
@@ -275,9 +318,18 @@ pub enum EndpointProblem {
     Insecure,
 }
 
+impl EndpointProblem {
+    /// Whether a message may repeat the endpoint next to this problem: not when its text is the
+    /// problem (a control character, a password).
+    pub fn may_quote_endpoint(self) -> bool {
+        !matches!(self, EndpointProblem::Text(_))
+    }
+}
+
 impl std::fmt::Display for EndpointProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
+            EndpointProblem::Text(problem) => return write!(f, "the endpoint {problem}"),
             EndpointProblem::Invalid(why) => why,
             EndpointProblem::HasQuery => "an endpoint is a base URL without a query or fragment",
             EndpointProblem::Insecure => {
@@ -290,6 +342,7 @@ impl std::fmt::Display for EndpointProblem {
 /// The one rule for endpoints, wherever one comes from: a desired-state file, `export
 /// --endpoint`, or a saved plan (which could have been edited to send the UserSig elsewhere).
 pub fn check_endpoint(text: &str) -> Result<url::Url, EndpointProblem> {
+    url_text::check(text).map_err(EndpointProblem::Text)?;
     let parsed = parse_http_url(text).map_err(EndpointProblem::Invalid)?;
     if parsed.query().is_some() || parsed.fragment().is_some() {
         return Err(EndpointProblem::HasQuery);

@@ -55,6 +55,55 @@ impl SourceFile {
         let line_start = self.lines[line - 1];
         (line, self.text[line_start..offset].chars().count() + 1)
     }
+
+    /// The same file with each byte of `ranges` replaced by `*` (line breaks kept): byte offsets
+    /// and lines, and so every span, stay valid, and the text stays UTF-8 because whole
+    /// characters are replaced.
+    fn hiding(&self, ranges: &[Range<usize>]) -> SourceFile {
+        let mut bytes = self.text.as_bytes().to_vec();
+        for range in ranges {
+            let start = floor_char_boundary(&self.text, range.start);
+            let end = ceil_char_boundary(&self.text, range.end.max(start));
+            for byte in &mut bytes[start..end] {
+                if !matches!(*byte, b'\n' | b'\r') {
+                    *byte = b'*';
+                }
+            }
+        }
+        SourceFile {
+            name: self.name.clone(),
+            text: Arc::new(String::from_utf8(bytes).expect("whole characters were replaced")),
+            lines: self.lines.clone(),
+        }
+    }
+}
+
+/// Gives every diagnostic about a file that has hidden ranges a copy of the file with those
+/// ranges masked, so no snippet drawn from it shows them (only snippets read the file's text:
+/// messages, JSON and GitHub annotations never quote it).
+pub fn hide_in_snippets(diagnostics: &mut [ConfigDiagnostic]) {
+    let mut masked: Vec<SourceFile> = Vec::new();
+    for d in diagnostics.iter().filter(|d| !d.hidden.is_empty()) {
+        let Some(source) = &d.source else { continue };
+        match masked.iter_mut().find(|m| m.name == source.name) {
+            Some(m) => *m = m.hiding(&d.hidden),
+            None => masked.push(source.hiding(&d.hidden)),
+        }
+    }
+    for d in diagnostics.iter_mut() {
+        let Some(source) = &d.source else { continue };
+        if let Some(m) = masked.iter().find(|m| m.name == source.name) {
+            d.source = Some(m.clone());
+        }
+    }
+}
+
+fn ceil_char_boundary(text: &str, offset: usize) -> usize {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset += 1;
+    }
+    offset
 }
 
 fn floor_char_boundary(text: &str, offset: usize) -> usize {
@@ -84,6 +133,9 @@ pub struct ConfigDiagnostic {
     pub label: String,
     pub help: Option<String>,
     pub related: Vec<Related>,
+    /// Byte ranges of the file that must not be shown (a secret pasted in the wrong place): every
+    /// snippet of the file draws them as `*`, see [`hide_in_snippets`].
+    pub hidden: Vec<Range<usize>>,
 }
 
 impl ConfigDiagnostic {
@@ -97,6 +149,7 @@ impl ConfigDiagnostic {
             label: String::new(),
             help: None,
             related: Vec::new(),
+            hidden: Vec::new(),
         }
     }
 
@@ -124,6 +177,13 @@ impl ConfigDiagnostic {
             span,
             label: label.into(),
         });
+        self
+    }
+
+    /// Hides `span` of the file in this diagnostic's snippet and in those of every other
+    /// diagnostic about the same file (a snippet shows the lines around its own span too).
+    pub fn hide(mut self, span: Range<usize>) -> Self {
+        self.hidden.push(span);
         self
     }
 

@@ -4,8 +4,10 @@
 mod checks;
 pub mod diagnostic;
 pub mod model;
+mod pasted_secret;
 mod schema;
 mod suggest;
+pub mod url_text;
 mod yaml;
 
 use std::collections::HashMap;
@@ -17,6 +19,7 @@ use serde::{Deserialize, Serialize};
 pub use checks::{EndpointProblem, check_endpoint, is_loopback, parse_http_url};
 pub use diagnostic::{ConfigDiagnostic, SourceFile};
 pub use model::{Managed, TokenSpec};
+pub use pasted_secret::looks_like_secret;
 pub use suggest::did_you_mean;
 
 use crate::tim::region::Region;
@@ -212,6 +215,8 @@ pub fn load_source(source: &SourceFile) -> (Vec<App>, Vec<ConfigDiagnostic>) {
     };
     let mut diagnostics = schema::check(&doc, source);
     diagnostics.extend(checks::check(&doc, source));
+    pasted_secret::check(&doc, source, &mut diagnostics);
+    diagnostic::hide_in_snippets(&mut diagnostics);
     if diagnostics.iter().any(ConfigDiagnostic::is_error) {
         return (Vec::new(), diagnostics);
     }

@@ -145,6 +145,13 @@ fn explain(
             .at(source, spans.value_or_key(), "not an SDKAppID")
             .help("an SDKAppID is a positive number of up to 10 digits, shown in the Chat console")
         }
+        // A value that is not a variable name may be a secret pasted there: `pasted_secret`
+        // reports it without quoting it.
+        ValidationErrorKind::Pattern { .. }
+            if field == "secret_key_env" || field == "value_env" =>
+        {
+            return;
+        }
         ValidationErrorKind::Pattern { .. } => pattern_diagnostic(&pointer, field, &shown).at(
             source,
             spans.value_or_key(),
@@ -245,13 +252,7 @@ fn is_command_word(pointer: &str) -> bool {
 }
 
 fn pattern_diagnostic(pointer: &str, field: &str, found: &str) -> ConfigDiagnostic {
-    if field == "secret_key_env" || field == "value_env" {
-        ConfigDiagnostic::error(
-            "livehook::invalid_env_name",
-            format!("{found} is not a valid environment variable name"),
-        )
-        .help("use letters, digits and `_`, not starting with a digit, e.g. `TIM_SECRET_KEY`")
-    } else if pointer.starts_with("/extra_commands/") {
+    if pointer.starts_with("/extra_commands/") {
         ConfigDiagnostic::error(
             "livehook::invalid_command_word",
             format!("{found} does not look like a command word"),

@@ -33,6 +33,11 @@ pub enum FaultKind {
     /// The request is applied, then the answer (valid JSON) is cut short by [`cut_short`] and
     /// sent with HTTP 200.
     TruncatedBody,
+    /// The request is applied, then answered with this HTTP status (a 5xx or 408) and an HTML
+    /// body instead of the envelope: a gateway that stopped waiting for a backend which carried
+    /// the request out all the same. Scripted only, not among [`FaultKind::ALL`], so that seeded
+    /// fault runs keep the sequences they had.
+    StatusAfterApply(u16),
 }
 
 impl FaultKind {
@@ -46,7 +51,10 @@ impl FaultKind {
 
     /// Whether the request still takes effect when this fault hits it.
     pub fn applies_operation(self) -> bool {
-        matches!(self, FaultKind::Stall | FaultKind::TruncatedBody)
+        matches!(
+            self,
+            FaultKind::Stall | FaultKind::TruncatedBody | FaultKind::StatusAfterApply(_)
+        )
     }
 }
 

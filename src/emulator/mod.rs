@@ -101,7 +101,8 @@ pub struct RecordedRequest {
     /// The body, when it was valid JSON (of any shape).
     pub body: Option<serde_json::Value>,
     /// The `ErrorCode` answered (0 = OK), or [`RecordedRequest::NO_ENVELOPE`] for an HTTP 502.
-    /// For a stalled or truncated answer it is the code the undamaged answer carries.
+    /// For a stalled, truncated or [`FaultKind::StatusAfterApply`] answer it is the code the
+    /// undamaged answer carries.
     pub error_code: i64,
     /// The fault injected into this request, if any.
     pub fault: Option<FaultKind>,

@@ -236,7 +236,11 @@ impl Shared {
                 codes::REST_RATE_LIMIT,
                 "REST API call frequency over limit, please retry later",
             ))),
-            Some(kind @ (FaultKind::Stall | FaultKind::TruncatedBody)) => {
+            Some(
+                kind @ (FaultKind::Stall
+                | FaultKind::TruncatedBody
+                | FaultKind::StatusAfterApply(_)),
+            ) => {
                 unreachable!("{kind:?} applies the operation")
             }
         };
@@ -272,6 +276,14 @@ impl Shared {
                 stall: false,
             };
         };
+        if let Some(FaultKind::StatusAfterApply(status)) = fault {
+            return Answer {
+                status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+                content_type: "text/html",
+                body: format!("<html><body><h1>{status}</h1></body></html>\r\n").into_bytes(),
+                stall: false,
+            };
+        }
         let mut body = self.envelope(outcome).to_string().into_bytes();
         if fault == Some(FaultKind::TruncatedBody) {
             body = super::faults::cut_short(body);

@@ -187,7 +187,10 @@ impl AppError {
             meaning: None,
             message: what.to_owned(),
             request_id: None,
-            hint: Some("please report this as a livehook bug".into()),
+            hint: Some(
+                "this is a bug in livehook, please report it with the panic message printed above"
+                    .into(),
+            ),
             call: None,
         }
     }

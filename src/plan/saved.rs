@@ -242,8 +242,13 @@ impl SavedPlan {
             // a desired-state file, or apply could send the UserSig anywhere.
             if let Location::Endpoint(url) = &app.location {
                 if let Err(problem) = crate::config::check_endpoint(url) {
+                    let endpoint = if problem.may_quote_endpoint() {
+                        format!(" `{url}`")
+                    } else {
+                        String::new()
+                    };
                     return Err(damaged(format!(
-                        "app `{}` has an unusable endpoint `{url}`: {problem}",
+                        "app `{}` has an unusable endpoint{endpoint}: {problem}",
                         app.name
                     )));
                 }

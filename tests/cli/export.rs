@@ -15,7 +15,7 @@ fn state() -> State {
                 live_app(
                     // A word livehook does not know yet, and a URL that YAML must quote.
                     callback(
-                        "https://hooks.example.com/tim/live?env=prod#a: b",
+                        "https://hooks.example.com/tim/live?env=prod#a:",
                         &["Live.CallbackAfterFutureThing", CREATE_ROOM],
                     ),
                     token(EXPORT_LIVE_TOKEN, false),

@@ -72,6 +72,16 @@ secrets! {
     /// The fault soak: the desired token, and the live one it replaces.
     SOAK_TOKEN = "soak-TOKEN-4d1f09";
     SOAK_OLD_TOKEN = "old-token-value";
+
+    /// Secrets pasted where a variable name belongs: a padded base64 token and an unpadded one
+    /// (the 64-hex-digit key pasted is `SECRET_KEY`).
+    PASTED_TOKEN_PADDED = "dGhpcyBpcyBhIHdlYmhvb2sgdG9rZW4rL3ZhbHVl+/8=";
+    PASTED_TOKEN_UNPADDED = "Q2hhdFRva2VuOTkxMjM0NTY3ODlBYmNkZWZnaA";
+    /// A password in a URL's `user:password@`.
+    URL_PASSWORD = "hunter2-s3cr3t";
+    /// Export's distinct token variables: the live tokens of `prod-sg` and `prod_sg`.
+    CLASH_DASH_TOKEN = "token-of-prod-dash-5c1e";
+    CLASH_UNDERSCORE_TOKEN = "token-of-prod-underscore-9a7b";
 }
 
 /// Its administrator account (Tencent's default).

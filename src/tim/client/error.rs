@@ -25,6 +25,9 @@ pub enum CallError {
     Http { command: Command, status: u16 },
     /// The body was not the expected JSON (for example truncated).
     Decode { command: Command, message: String },
+    /// livehook could not make the call because of a bug of its own (a plan without what its
+    /// call needs, say): nothing was sent, and nothing about Tencent is to blame.
+    Bug { command: Command, message: String },
 }
 
 impl std::error::Error for CallError {}
@@ -46,6 +49,7 @@ impl CallError {
             CallError::Network { message, .. } => format!("network error: {message}"),
             CallError::Http { status, .. } => format!("HTTP status {status}"),
             CallError::Decode { message, .. } => format!("unexpected response: {message}"),
+            CallError::Bug { message, .. } => format!("a bug in livehook: {message}"),
         }
     }
 
@@ -74,6 +78,7 @@ impl CallError {
             CallError::Network { kind, .. } => format!("network {}", kind.as_str()),
             CallError::Http { status, .. } => format!("HTTP {status}"),
             CallError::Decode { .. } => "unreadable answer".into(),
+            CallError::Bug { .. } => "livehook bug".into(),
         }
     }
 
@@ -97,6 +102,7 @@ impl CallError {
                 408 | 500..=599 => ErrorClass::Retry,
                 _ => ErrorClass::Unknown,
             },
+            CallError::Bug { .. } => ErrorClass::Unknown,
         }
     }
 
@@ -104,6 +110,14 @@ impl CallError {
     pub fn hint(&self) -> Option<&'static str> {
         match self {
             CallError::Answered { code, .. } => errors::hint(*code),
+            CallError::Bug { .. } => Some(BUG_HINT),
+            CallError::Network {
+                kind: NetworkKind::Endpoint,
+                ..
+            } => Some(
+                "the endpoint is not a usable URL although it passed validation: this is a bug in \
+                 livehook, please report it",
+            ),
             CallError::Network { .. } => Some(
                 "the endpoint could not be reached even after retries: check the network, the \
                  proxy settings and the app's region or endpoint",
@@ -130,7 +144,8 @@ impl CallError {
     }
 
     /// Whether the request may have taken effect although no answer says so: the answer was
-    /// lost to a timeout or a broken connection, cut short, or replaced by a gateway's 5xx; or a
+    /// lost to a timeout or a broken connection, cut short, or replaced by a gateway's 5xx or
+    /// 408 (a proxy that stopped waiting says nothing of what the backend did); or a
     /// write was answered with a server-timeout code, which says only that the front end stopped
     /// waiting, not whether the backend carried the write out. Any other `ErrorCode` answer is
     /// definite (Tencent reports what it did), and so is a failure to connect (nothing was
@@ -142,7 +157,8 @@ impl CallError {
                 matches!(kind, NetworkKind::Timeout | NetworkKind::Transfer)
             }
             CallError::Decode { .. } => true,
-            CallError::Http { status, .. } => (500..=599).contains(status),
+            CallError::Http { status, .. } => *status == 408 || (500..=599).contains(status),
+            CallError::Bug { .. } => false,
             CallError::Answered { command, code, .. } => {
                 !command.is_read() && errors::is_server_timeout(*code)
             }
@@ -154,10 +170,15 @@ impl CallError {
             CallError::Answered { command, .. }
             | CallError::Network { command, .. }
             | CallError::Http { command, .. }
-            | CallError::Decode { command, .. } => *command,
+            | CallError::Decode { command, .. }
+            | CallError::Bug { command, .. } => *command,
         }
     }
 }
+
+/// What a report says of a failure that can only be livehook's own.
+const BUG_HINT: &str =
+    "this is a bug in livehook, please report it with the command and this message";
 
 /// Where a network error struck, which says whether the request may have reached the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,6 +233,46 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_proxys_408_and_5xx_leave_a_write_in_doubt_and_other_statuses_do_not() {
+        for status in [
+            100, 200, 301, 400, 401, 403, 404, 408, 429, 500, 502, 503, 504, 599,
+        ] {
+            let error = CallError::Http {
+                command: Command::SetCallback,
+                status,
+            };
+            let in_doubt = status == 408 || (500..=599).contains(&status);
+            assert_eq!(error.outcome_unknown(), in_doubt, "{status}");
+        }
+    }
+
+    #[test]
+    fn a_livehook_bug_says_so_and_blames_nothing_else() {
+        let error = CallError::Bug {
+            command: Command::SetCallbackToken,
+            message: "no token value was resolved for this app".into(),
+        };
+        assert!(!error.outcome_unknown());
+        assert!(!error.class().is_retryable());
+        assert_eq!(
+            error.to_string(),
+            "set_callback_token: a bug in livehook: no token value was resolved for this app"
+        );
+        let hint = error.hint().unwrap();
+        assert!(hint.contains("bug in livehook, please report it"), "{hint}");
+        assert!(
+            !hint.contains("gateway") && !hint.contains("try again"),
+            "{hint}"
+        );
+        let endpoint = CallError::Network {
+            command: Command::GetCallback,
+            message: "invalid endpoint".into(),
+            kind: NetworkKind::Endpoint,
+        };
+        assert!(endpoint.hint().unwrap().contains("bug in livehook"));
     }
 
     #[test]

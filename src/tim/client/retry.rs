@@ -249,7 +249,13 @@ mod tests {
             url: "https://hooks.example.com/tim".into(),
             commands: vec!["Live.CallbackAfterCreateRoom".into()],
         };
-        for lost in [Reply::Truncated, Reply::Status(502)] {
+        for lost in [
+            Reply::Truncated,
+            Reply::Status(502),
+            Reply::Status(503),
+            Reply::Status(504),
+            Reply::Status(408),
+        ] {
             let (script, base) = serve_script(vec![lost]).await;
             let error = client()
                 .write(&target(base), Write::SetCallback(&callback))
