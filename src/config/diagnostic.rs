@@ -35,15 +35,18 @@ impl SourceFile {
         let lines = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
-        let text = Arc::new(text);
+        SourceFile::with_lines(name.into(), Arc::new(text), Arc::new(lines))
+    }
+
+    fn with_lines(name: String, text: Arc<String>, lines: Arc<Vec<usize>>) -> SourceFile {
         let shown = match escape::same_length_placeholder(&text) {
             Cow::Borrowed(_) => text.clone(),
             Cow::Owned(shown) => Arc::new(shown),
         };
         SourceFile {
-            name: name.into(),
+            name,
             text,
-            lines: Arc::new(lines),
+            lines,
             shown,
         }
     }
@@ -70,11 +73,11 @@ impl SourceFile {
                 }
             }
         }
-        SourceFile {
-            name: self.name.clone(),
-            text: Arc::new(String::from_utf8(bytes).expect("whole characters were replaced")),
-            lines: self.lines.clone(),
-        }
+        SourceFile::with_lines(
+            self.name.clone(),
+            Arc::new(String::from_utf8(bytes).expect("whole characters were replaced")),
+            self.lines.clone(),
+        )
     }
 }
 
