@@ -259,7 +259,7 @@ impl Rendered {
     /// become placeholders of the same length, so every span still points where it did.
     pub fn new(mut diagnostic: ConfigDiagnostic) -> Self {
         let visible = |s: &mut String| {
-            if let Cow::Owned(escaped) = escape::text_keeping_newlines(s) {
+            if let Cow::Owned(escaped) = escape::text(s) {
                 *s = escaped;
             }
         };

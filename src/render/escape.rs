@@ -32,8 +32,8 @@ pub fn text(s: &str) -> Cow<'_, str> {
     escape_where(s, is_unsafe)
 }
 
-/// Like [`text`], but keeps `\n`: for livehook's own multi-line messages that carry outside text
-/// in a stream no tool reads as commands line by line (a terminal's stderr).
+/// Like [`text`], but keeps `\n`: for a block livehook lays out in lines itself, whose outside
+/// pieces were already escaped whole with [`text`].
 pub fn text_keeping_newlines(s: &str) -> Cow<'_, str> {
     escape_where(s, |c| c != '\n' && is_unsafe(c))
 }
