@@ -381,15 +381,16 @@ async fn took_effect(
 
 /// Sends a write. When its answer is lost (a timeout, a cut-short body, a gateway's 5xx), the
 /// write may or may not have taken effect, and the client does not re-send it; the app is read
-/// back instead, and the write is sent again only when it did not take effect, at most as many
-/// times as the client retries. So a write never takes effect twice, and a create whose answer
-/// was lost does not meet 100300 for itself.
+/// back instead, and the write is sent again only when it did not take effect, for as long as
+/// the client's retry budget lasts. So a write never takes effect twice, and a create whose
+/// answer was lost does not meet 100300 for itself.
 async fn send(
     client: &Client,
     target: &Target,
     write: Write<'_>,
 ) -> Result<Option<String>, CallError> {
     let command = write.command();
+    let started = std::time::Instant::now();
     let mut resent = 0;
     loop {
         let lost = match client.write(target, write).await {
@@ -409,7 +410,8 @@ async fn send(
                 lost.brief()
             )));
         }
-        if resent >= client.options().max_retries {
+        let options = client.options();
+        if resent >= options.max_retries || started.elapsed() >= options.retry_for {
             return Err(lost);
         }
         resent += 1;
@@ -506,6 +508,7 @@ mod tests {
                 identifier: crate::tim::DEFAULT_IDENTIFIER.into(),
                 secret_key: Secret::new(KEY.into()),
             },
+            key_from_emulator: true,
             reads_token: false,
             token: None,
         };

@@ -16,6 +16,9 @@ use crate::tim::client::{Secret, Target};
 #[derive(Debug, Clone)]
 pub struct Credentials {
     pub target: Target,
+    /// The key came from the emulator's state file: every request goes to the in-process
+    /// emulator, so it need not have a real key's shape to authenticate a saved plan.
+    pub key_from_emulator: bool,
     /// Whether the token is managed (present or `absent`), so `get_callback_token` is read.
     pub reads_token: bool,
     /// The token to set, when the app declares `token: {value_env, …}`.
@@ -93,7 +96,9 @@ pub fn resolve(
     for app in apps {
         // Under `--emulator` its state file is the truth: a production key exported in the
         // shell would only earn 70009 there, so the file's key wins when it has one.
-        let key = emulator_key(app.sdkappid).or_else(|| non_empty_var(&app.secret_key_env));
+        let emulated = emulator_key(app.sdkappid);
+        let key_from_emulator = emulated.is_some();
+        let key = emulated.or_else(|| non_empty_var(&app.secret_key_env));
         let mut problems = Vec::new();
         if key.is_none() {
             problems.push((
@@ -139,6 +144,7 @@ pub fn resolve(
                 identifier: app.identifier.clone(),
                 secret_key,
             },
+            key_from_emulator,
             reads_token: app.token.is_some(),
             token,
         });

@@ -298,6 +298,19 @@ pub fn unusable_urls(apps: &[App]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Apps whose live callback URL carries a query (userinfo is already refused by
+/// [`unusable_urls`]): receivers that do not check Tencent's signature often take a key there,
+/// and the exported file, meant for git, would hold it. The caller warns without quoting it.
+pub fn urls_that_may_hold_secrets(apps: &[App]) -> Vec<String> {
+    apps.iter()
+        .filter(|app| {
+            matches!(&app.callback, Some(Managed::Present(callback))
+                if crate::config::url_template::may_hold_secret(&callback.url))
+        })
+        .map(|app| app.name.clone())
+        .collect()
+}
+
 /// The token variable of each app, in the order of `apps`: the one its file names (kept as
 /// written, even where apps share one on purpose), otherwise [`suggested_token_env`]. A
 /// suggestion that another app's suggestion or a named variable also produces (`prod-sg` and

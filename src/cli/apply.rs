@@ -131,6 +131,12 @@ fn apply_saved(
     let parallelism = args.parallelism.parallelism;
     let apps: Vec<App> = saved.apps.iter().map(|a| a.to_app(path)).collect();
     let credentials = session.credentials(&apps)?;
+    // Before the first request: a forged file must not get a UserSig or a token sent anywhere.
+    saved.authenticate(path, &credentials).map_err(|e| {
+        CliError::new(e.to_string()).with_help(
+            "make the plan again with `livehook plan --out FILE` and apply that file; nothing was changed",
+        )
+    })?;
     let live = rt.block_on(session.read(&credentials, parallelism));
     let mut candidates = Vec::with_capacity(apps.len());
     // What the text report shows before applying: the apps to write and the unchanged ones (so

@@ -234,6 +234,12 @@ pub struct ClientArgs {
     #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse_timeout)]
     pub request_timeout: f64,
 
+    /// Keep retrying a call's transient failures (network errors, stalls, HTTP 5xx, busy and
+    /// rate-limit codes) for up to this long, e.g. `90s`, `5m`; a run against an endpoint that
+    /// never answers gives up after it (plus one request timeout).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_retry_for)]
+    pub retry_for: std::time::Duration,
+
     /// Multiplies every retry back-off (hidden: for tests that inject many faults and must
     /// not wait seconds per rate-limit answer; the defaults suit Tencent).
     #[arg(long, value_name = "FACTOR", default_value_t = 1.0, value_parser = parse_scale, hide = true)]
@@ -278,6 +284,7 @@ impl ClientArgs {
             min_backoff: scale(defaults.min_backoff),
             max_backoff: scale(defaults.max_backoff),
             rate_limit_min_backoff: scale(defaults.rate_limit_min_backoff),
+            retry_for: self.retry_for,
             ..defaults
         }
     }
@@ -288,6 +295,11 @@ fn parse_scale(text: &str) -> Result<f64, String> {
         Ok(factor) if (0.001..=100.0).contains(&factor) => Ok(factor),
         _ => Err(format!("`{text}` is not a factor from 0.001 to 100")),
     }
+}
+
+fn parse_retry_for(text: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(text)
+        .map_err(|e| format!("`{text}` is not a duration ({e}): write it like `90s`, `5m` or `1h`"))
 }
 
 fn parse_timeout(text: &str) -> Result<f64, String> {
@@ -343,6 +355,15 @@ pub struct EmulatorArgs {
     /// milliseconds; a client is expected to time out first.
     #[arg(long, value_name = "N", default_value_t = 30_000)]
     pub stall_ms: u64,
+
+    /// Serve HTTPS (HTTP/1.1 and HTTP/2, by ALPN) with this PEM certificate chain; needs
+    /// --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

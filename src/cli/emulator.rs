@@ -17,7 +17,15 @@ pub fn run(args: &EmulatorArgs, streams: &mut Streams) -> Result<Outcome, CliErr
         );
     }
     let state = load_emulator_state(&args.state)?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::emulator::load_tls(cert, key).map_err(|e| {
+            CliError::new(e.to_string())
+                .with_help("give a PEM certificate chain and its PEM private key")
+        })?),
+        _ => None,
+    };
     let options = Options {
+        tls,
         listen: args.listen,
         latency: Duration::from_millis(args.latency_ms),
         fault_rate: args.faults,

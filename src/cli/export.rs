@@ -36,6 +36,12 @@ pub fn run(args: &ExportArgs, streams: &mut Streams) -> Result<Outcome, CliError
             "the live callback url of `{app}` {problem}; the exported file will not validate until it is changed"
         ));
     }
+    for app in export::urls_that_may_hold_secrets(&exported) {
+        streams.warning(&format!(
+            "the live callback url of `{app}` carries a query, which may hold a secret; the \
+             exported file shows it as it is live: check it before committing the file"
+        ));
+    }
     for word in export::unusable_words(&exported) {
         streams.warning(&format!(
             "live command word `{word}` is not a command word's shape; the exported file will not validate until it is removed"

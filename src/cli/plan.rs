@@ -13,12 +13,12 @@ use crate::render;
 pub fn run(args: &PlanArgs, streams: &mut Streams) -> Result<Outcome, CliError> {
     let apps = load_apps(&args.paths.paths, &args.targets.targets, streams)?;
     let seed = load_emulator_seed(args.emulator.emulator.as_deref())?;
-    let plans = runtime().block_on(async {
+    let (credentials, plans) = runtime().block_on(async {
         // The in-process emulator gets a copy of the state: plan never changes the user's file.
         let session = Session::start(seed, None, args.client.options()).await?;
         let planned = session.plan(&apps, args.parallelism.parallelism).await;
         session.shutdown().await;
-        planned.map(|(_, plans)| plans)
+        planned
     })?;
     // The report comes first, so that a plan that cannot be saved (an app failed) still shows
     // why.
@@ -29,7 +29,7 @@ pub fn run(args: &PlanArgs, streams: &mut Streams) -> Result<Outcome, CliError> 
         append_step_summary(&plans, streams);
     }
     if let Some(out) = &args.out {
-        super::saved::write(out, &apps, &plans, streams)?;
+        super::saved::write(out, &apps, &plans, &credentials, streams)?;
     }
     let summary = Summary::of(&plans);
     if summary.error > 0 {

@@ -6,6 +6,7 @@ use std::path::Path;
 use super::outcome::CliError;
 use super::output::Streams;
 use crate::config::App;
+use crate::credentials::Credentials;
 use crate::plan::AppPlan;
 use crate::plan::saved;
 
@@ -15,9 +16,22 @@ pub(super) fn write(
     path: &Path,
     apps: &[App],
     plans: &[AppPlan],
+    credentials: &[Credentials],
     streams: &mut Streams,
 ) -> Result<(), CliError> {
-    let saved = saved::build(apps, plans).ok_or_else(|| {
+    let built = saved::build(apps, plans, credentials).map_err(|(app, problem)| {
+        let variable = apps
+            .iter()
+            .find(|a| a.name == app)
+            .map_or("", |a| a.secret_key_env.as_str());
+        CliError::new(format!(
+            "the plan was not saved to {}: it is authenticated with each app's secret key, and \
+             the variable of app `{app}`, {variable}, {problem}",
+            path.display()
+        ))
+        .with_help("set the variable to the app's secret key as the console shows it")
+    })?;
+    let saved = built.ok_or_else(|| {
         CliError::new(format!(
             "the plan was not saved to {}: some apps could not be read",
             path.display()

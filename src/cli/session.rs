@@ -63,7 +63,7 @@ impl Session {
         };
         tracing::debug!(
             timeout_ms = client_options.timeout.as_millis() as u64,
-            max_retries = client_options.max_retries,
+            retry_for = %humantime::format_duration(client_options.retry_for),
             per_sdkappid_limit = client_options.requests_per_second_per_sdkappid,
             "HTTP client ready"
         );
@@ -81,8 +81,10 @@ impl Session {
             let app = state.as_ref()?.apps.get(&sdkappid)?;
             Some(app.secret_key.clone())
         };
-        credentials::resolve(apps, base_url.as_deref(), emulator_key)
-            .map_err(|missing| missing_variables(&missing))
+        let credentials = credentials::resolve(apps, base_url.as_deref(), emulator_key)
+            .map_err(|missing| missing_variables(&missing))?;
+        log_routes(&credentials);
+        Ok(credentials)
     }
 
     pub async fn read(
@@ -124,6 +126,21 @@ impl Session {
     pub async fn shutdown(self) {
         if let Some(emulator) = self.emulator {
             emulator.shutdown().await;
+        }
+    }
+}
+
+/// Logs, once per endpoint, whether requests go through a proxy and which (never its user name
+/// or password), since a proxy picked up from the environment is otherwise invisible.
+fn log_routes(credentials: &[Credentials]) {
+    let endpoints: std::collections::BTreeSet<&str> = credentials
+        .iter()
+        .map(|c| c.target.base_url.as_str())
+        .collect();
+    for endpoint in endpoints {
+        match crate::tim::client::proxy_for(endpoint) {
+            Some(proxy) => tracing::debug!(endpoint, %proxy, "requests go through a proxy"),
+            None => tracing::debug!(endpoint, "requests go directly, without a proxy"),
         }
     }
 }

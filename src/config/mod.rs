@@ -7,6 +7,7 @@ pub mod model;
 mod pasted_secret;
 mod schema;
 mod suggest;
+pub mod url_template;
 pub mod url_text;
 mod yaml;
 

@@ -24,10 +24,12 @@ mod faults;
 mod rate;
 mod server;
 mod state;
+mod tls;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
@@ -38,6 +40,7 @@ pub use faults::FaultKind;
 #[doc(hidden)]
 pub use server::{FuzzAnswer, FuzzEmulator, fuzz_request};
 pub use state::{AppState, State, StateError};
+pub use tls::{TlsError, load as load_tls, server_config as tls_server_config};
 
 /// How long [`Emulator::shutdown`] waits for open connections to finish before it drops them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -71,6 +74,9 @@ pub struct Options {
     /// which tests rely on; a long-running emulator (`livehook emulator`) turns it off, since the
     /// record only grows. When false, [`Emulator::requests`] is always empty.
     pub record_requests: bool,
+    /// Serve HTTPS with this configuration (HTTP/1.1 and HTTP/2, chosen by ALPN) instead of
+    /// plain HTTP. Build it with [`load_tls`] or [`tls_server_config`].
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Default for Options {
@@ -85,6 +91,7 @@ impl Default for Options {
             fault_kinds: FaultKind::ALL.to_vec(),
             fault_seed: None,
             record_requests: true,
+            tls: None,
         }
     }
 }
@@ -142,6 +149,8 @@ impl std::fmt::Debug for RecordedRequest {
 /// stops it and waits.
 pub struct Emulator {
     addr: SocketAddr,
+    https: bool,
+    accepted: Arc<AtomicU64>,
     shared: Arc<server::Shared>,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<std::io::Result<()>>>,
@@ -161,17 +170,26 @@ impl Emulator {
         let (stop, stopped) = watch::channel(false);
         let shared = Arc::new(server::Shared::new(state, &options, stopped.clone()));
         let router = server::router(shared.clone());
-        let mut signal = stopped;
-        let task = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    // An error means the sender is gone, which also means stop.
-                    let _ = signal.wait_for(|stop| *stop).await;
-                })
-                .await
-        });
+        let accepted = Arc::new(AtomicU64::new(0));
+        let https = options.tls.is_some();
+        let task = match &options.tls {
+            Some(config) => spawn_server(
+                tls::TlsListener::new(listener, config.clone(), accepted.clone())?,
+                router,
+                stopped,
+            ),
+            None => {
+                let counter = accepted.clone();
+                let listener = axum::serve::ListenerExt::tap_io(listener, move |_| {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                });
+                spawn_server(listener, router, stopped)
+            }
+        };
         Ok(Emulator {
             addr,
+            https,
+            accepted,
             shared,
             stop,
             task: Some(task),
@@ -182,9 +200,22 @@ impl Emulator {
         self.addr
     }
 
-    /// `http://HOST:PORT` (IPv6 hosts in brackets), the base URL clients put `/v4/...` after.
+    /// `http://HOST:PORT` or `https://HOST:PORT` (IPv6 hosts in brackets), the base URL clients
+    /// put `/v4/...` after.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// How many TCP connections the emulator has accepted so far: with keep-alive (and HTTP/2's
+    /// multiplexing) far fewer than requests.
+    pub fn connections_accepted(&self) -> u64 {
+        self.accepted.load(Ordering::Relaxed)
+    }
+
+    /// How many requests arrived over HTTP/2 (negotiated by ALPN, so only over HTTPS).
+    pub fn http2_requests(&self) -> u64 {
+        self.shared.http2_requests.load(Ordering::Relaxed)
     }
 
     /// Every request received so far, in arrival order. Empty when
@@ -226,6 +257,26 @@ impl Emulator {
             }
         }
     }
+}
+
+/// Serves `router` on `listener` until `stopped` turns true.
+fn spawn_server<L>(
+    listener: L,
+    router: axum::Router,
+    mut stopped: watch::Receiver<bool>,
+) -> JoinHandle<std::io::Result<()>>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                // An error means the sender is gone, which also means stop.
+                let _ = stopped.wait_for(|stop| *stop).await;
+            })
+            .await
+    })
 }
 
 impl Drop for Emulator {

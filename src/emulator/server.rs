@@ -42,6 +42,8 @@ pub(crate) struct Shared {
     record_requests: bool,
     stopped: watch::Receiver<bool>,
     sequence: AtomicU64,
+    /// Requests that arrived over HTTP/2, which shows what a client negotiated.
+    pub(crate) http2_requests: AtomicU64,
 }
 
 /// The mutable part. One lock for all of it keeps each request's check-apply-persist-record
@@ -144,6 +146,7 @@ impl Shared {
             // Tencent's sequence numbers are large and keep counting across clients; starting
             // at a random point makes ids from two emulator runs easy to tell apart.
             sequence: AtomicU64::new(rand::random_range(10_000..100_000)),
+            http2_requests: AtomicU64::new(0),
         }
     }
 
@@ -537,6 +540,9 @@ impl FuzzEmulator {
 async fn handle(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -> Response {
     let at = Instant::now();
     let (parts, body) = request.into_parts();
+    if parts.version == axum::http::Version::HTTP_2 {
+        shared.http2_requests.fetch_add(1, Ordering::Relaxed);
+    }
     // A body that cannot be read (too large, or the client went away) is treated like a missing
     // one: 60003 if the request gets that far.
     let body = axum::body::to_bytes(body, MAX_BODY).await.ok();

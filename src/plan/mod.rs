@@ -2,7 +2,9 @@
 //! them (README, "The plan"). Deciding is pure — [`decide`] takes the live state already read — so the
 //! rules are unit-tested without a server; `plan::read` does the reading.
 
+mod action;
 pub mod diff;
+pub mod plan_mac;
 pub mod read;
 pub mod saved;
 pub mod token;
@@ -16,6 +18,7 @@ use sha2::{Digest, Sha256};
 use crate::config::{App, Managed, Origin};
 use crate::tim::client::CallError;
 use crate::tim::wire::{Callback, Command, TokenBody};
+pub use action::{Action, UNREAD};
 pub use token::{LiveToken, TokenChange, TokenState};
 
 /// What is live for one app, as read. Saved plans record it as it is (`{callback, token}`).
@@ -49,13 +52,8 @@ impl LiveState {
             }
         }
         let digest = Sha256::digest(canonical.to_string().as_bytes());
-        format!("sha256:{}", hex(&digest))
+        format!("sha256:{digest:x}")
     }
-}
-
-/// Lower-case hex, for the digests in fingerprints and checksums.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn sorted(words: &[String]) -> Vec<String> {
@@ -65,39 +63,6 @@ fn sorted(words: &[String]) -> Vec<String> {
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect()
-}
-
-/// What happens to an app (or one managed part of it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Action {
-    Create,
-    Update,
-    Delete,
-    NoOp,
-}
-
-/// How reports name the action of an app that could not be read (it has none).
-pub const UNREAD: &str = "error";
-
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Create => "create",
-            Action::Update => "update",
-            Action::Delete => "delete",
-            Action::NoOp => "no-op",
-        }
-    }
-
-    /// The name of an app's action in reports: [`UNREAD`] for an app that could not be read.
-    pub fn name_of(action: Option<Action>) -> &'static str {
-        action.map_or(UNREAD, Action::as_str)
-    }
-
-    pub fn is_change(self) -> bool {
-        matches!(self, Action::Create | Action::Update | Action::Delete)
-    }
 }
 
 /// One REST call that apply would send, with its exact body.

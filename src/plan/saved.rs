@@ -8,8 +8,9 @@
 //! (`plan::token`), so the value is read again from its variable at apply time.
 //!
 //! The format is versioned (`format_version`) and carries a checksum, so that a file from
-//! another livehook, a truncated download or a hand edit is refused with a clear error instead of
-//! being applied.
+//! another livehook or a truncated download is refused with a clear error instead of being
+//! applied; and every app carries a MAC keyed by its secret key (`plan::plan_mac`), so that an
+//! edit by anyone without that key is refused before any request is sent.
 
 use std::path::{Path, PathBuf};
 
@@ -17,17 +18,19 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::diff::{self, Comparison};
+use super::plan_mac;
 use super::token::TokenState;
 use super::{Action, AppError, AppPlan, LiveState, PlannedCall};
 use crate::atomic_file;
 use crate::config::model::callback_in_file;
 use crate::config::{App, Location, Managed, Origin, Position, TokenSpec};
+use crate::credentials::Credentials;
 use crate::tim::wire::Callback;
 
 /// What the `kind` field says, so that any other JSON file is told apart from a plan.
 pub const KIND: &str = "livehook-plan";
-/// The only saved-plan format this livehook reads and writes.
-pub const FORMAT_VERSION: u64 = 1;
+/// The only saved-plan format this livehook reads and writes. Version 2 added the per-app MAC.
+pub const FORMAT_VERSION: u64 = 2;
 
 /// A saved plan, as written.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,6 +64,9 @@ pub struct SavedApp {
     /// and the live state, which must still match `live`.
     pub action: Action,
     pub calls: Vec<PlannedCall>,
+    /// `plan_mac::app_mac` under the app's secret key: proof that whoever holds the key wrote
+    /// this record, in this file, next to these apps.
+    pub mac: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,19 +100,66 @@ pub enum SavedPlanError {
     #[error("{} is not a livehook plan file: {reason}", path.display())]
     NotAPlan { path: PathBuf, reason: String },
     #[error(
-        "{} is a livehook plan of format version {found}; this livehook ({}) reads version {FORMAT_VERSION}",
+        "{} is a livehook plan of format version {found}; this livehook ({}) reads version {FORMAT_VERSION}{}",
         path.display(),
-        env!("CARGO_PKG_VERSION")
+        env!("CARGO_PKG_VERSION"),
+        if found == "1" { " (version 1 plans are not authenticated)" } else { "" }
     )]
     Version { path: PathBuf, found: String },
+    #[error(
+        "plan file {} is refused for app `{app}`: its authentication code does not match the secret \
+         key in {variable}, so the file was changed after livehook wrote it (or made with another key); \
+         nothing was sent",
+        path.display()
+    )]
+    Forged {
+        path: PathBuf,
+        app: String,
+        variable: String,
+    },
+    #[error(
+        "plan file {} cannot be authenticated for app `{app}`: the variable it names for the secret key, \
+         {variable}, {problem}; nothing was sent",
+        path.display()
+    )]
+    WeakKey {
+        path: PathBuf,
+        app: String,
+        variable: String,
+        problem: plan_mac::WeakKey,
+    },
     #[error("plan file {} is damaged: {reason}", path.display())]
     Damaged { path: PathBuf, reason: String },
 }
 
-/// Builds the saved plan of `apps` (in the same order as `plans`). `None` when an app could not
-/// be read: such a plan cannot be checked for staleness, so it is never saved. (A read app always
-/// has its live fingerprint, and its desired token's, in its plan.)
-pub fn build(apps: &[App], plans: &[AppPlan]) -> Option<SavedPlan> {
+/// Builds the saved plan of `apps` (in the same order as `plans` and `credentials`), each app
+/// authenticated with its secret key. `Ok(None)` when an app could not be read: such a plan
+/// cannot be checked for staleness, so it is never saved. (A read app always has its live
+/// fingerprint, and its desired token's, in its plan.) `Err` names an app whose secret key does
+/// not have a key's shape, so no plan made with it could be told from a forgery.
+pub fn build(
+    apps: &[App],
+    plans: &[AppPlan],
+    credentials: &[Credentials],
+) -> Result<Option<SavedPlan>, (String, plan_mac::WeakKey)> {
+    for (app, credentials) in apps.iter().zip(credentials) {
+        if !credentials.key_from_emulator {
+            plan_mac::check_key(&credentials.target.secret_key)
+                .map_err(|e| (app.name.clone(), e))?;
+        }
+    }
+    Ok(unsigned(apps, plans).map(|mut plan| {
+        for (index, credentials) in credentials.iter().enumerate().take(plan.apps.len()) {
+            let record = plan.mac_record(index);
+            plan.apps[index].mac = plan_mac::app_mac(&record, &credentials.target.secret_key);
+        }
+        plan.checksum = checksum(&plan);
+        plan
+    }))
+}
+
+/// The plan of `apps` with every MAC and the checksum still empty.
+fn unsigned(apps: &[App], plans: &[AppPlan]) -> Option<SavedPlan> {
     let mut saved = Vec::with_capacity(apps.len());
     for (app, plan) in apps.iter().zip(plans) {
         let decision = plan.decision.as_ref().ok()?;
@@ -133,21 +186,20 @@ pub fn build(apps: &[App], plans: &[AppPlan]) -> Option<SavedPlan> {
             live_fingerprint: decision.fingerprint.clone(),
             action: decision.action,
             calls: decision.calls.clone(),
+            mac: String::new(),
         });
     }
-    let mut plan = SavedPlan {
+    Some(SavedPlan {
         kind: KIND.into(),
         format_version: FORMAT_VERSION,
         livehook_version: env!("CARGO_PKG_VERSION").into(),
         apps: saved,
         checksum: String::new(),
-    };
-    plan.checksum = checksum(&plan);
-    Some(plan)
+    })
 }
 
 /// The SHA-256 a plan file carries over its own content. It detects damage, not tampering: anyone
-/// can recompute it, which is why `load` re-checks what a forged file could abuse (endpoints).
+/// can recompute it, which is what the apps' MACs ([`SavedPlan::authenticate`]) are for.
 pub fn checksum(plan: &SavedPlan) -> String {
     let unsummed = SavedPlan {
         checksum: String::new(),
@@ -155,10 +207,31 @@ pub fn checksum(plan: &SavedPlan) -> String {
     };
     let text = serde_json::to_string(&unsummed).expect("a saved plan serialises");
     let digest = Sha256::digest(text.as_bytes());
-    format!("sha256:{}", super::hex(&digest))
+    format!("sha256:{digest:x}")
 }
 
 impl SavedPlan {
+    /// What app `index`'s MAC covers: the header, the roster of every app (name and SDKAppID, in
+    /// order) and the app's whole record with its own `mac` empty. The other apps' MACs are left
+    /// out, so apps can be signed one after another.
+    pub fn mac_record(&self, index: usize) -> serde_json::Value {
+        let roster: Vec<_> = self
+            .apps
+            .iter()
+            .map(|a| serde_json::json!([a.name, a.sdkappid]))
+            .collect();
+        let mut app = self.apps[index].clone();
+        app.mac = String::new();
+        serde_json::json!({
+            "kind": self.kind,
+            "format_version": self.format_version,
+            "livehook_version": self.livehook_version,
+            "roster": roster,
+            "index": index,
+            "app": app,
+        })
+    }
+
     /// Writes the plan with [`atomic_file::write`], so that a crash leaves the old file or the
     /// new one, never half of it.
     pub fn write(&self, path: &Path) -> Result<(), SavedPlanError> {
@@ -173,6 +246,9 @@ impl SavedPlan {
     /// Reads and checks a plan file: JSON, the `kind`, the format version, the shape, the
     /// checksum and each app's fingerprint, in that order, so that the first error is the one
     /// that explains the most.
+    ///
+    /// Loading does not authenticate: that needs the apps' secret keys, see
+    /// [`SavedPlan::authenticate`].
     pub fn load(path: &Path) -> Result<SavedPlan, SavedPlanError> {
         let text = std::fs::read_to_string(path).map_err(|e| SavedPlanError::Read {
             path: path.to_owned(),
@@ -182,11 +258,16 @@ impl SavedPlan {
                 _ => e.to_string(),
             },
         })?;
+        Self::parse(&text, path)
+    }
+
+    /// [`SavedPlan::load`] of text already read; `path` names the file in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<SavedPlan, SavedPlanError> {
         let damaged = |reason: String| SavedPlanError::Damaged {
             path: path.to_owned(),
             reason,
         };
-        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
             let at = format!("line {}, column {}", e.line(), e.column());
             if e.is_eof() {
                 damaged(format!("it ends too early ({at}); was it cut short?"))
@@ -255,6 +336,40 @@ impl SavedPlan {
             }
         }
         Ok(plan)
+    }
+
+    /// Checks every app's MAC with its secret key, as resolved for the apps `to_app` gives (in
+    /// the same order), so that a file edited by anyone without the keys is refused before any
+    /// request is sent: the UserSig and the token then only ever go where the key holder said.
+    pub fn authenticate(
+        &self,
+        path: &Path,
+        credentials: &[Credentials],
+    ) -> Result<(), SavedPlanError> {
+        for (index, (app, credentials)) in self.apps.iter().zip(credentials).enumerate() {
+            let key = &credentials.target.secret_key;
+            let shape = if credentials.key_from_emulator {
+                Ok(())
+            } else {
+                plan_mac::check_key(key)
+            };
+            if let Err(problem) = shape {
+                return Err(SavedPlanError::WeakKey {
+                    path: path.to_owned(),
+                    app: app.name.clone(),
+                    variable: app.secret_key_env.clone(),
+                    problem,
+                });
+            }
+            if !plan_mac::verify(&self.mac_record(index), &app.mac, key) {
+                return Err(SavedPlanError::Forged {
+                    path: path.to_owned(),
+                    app: app.name.clone(),
+                    variable: app.secret_key_env.clone(),
+                });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -391,6 +506,50 @@ mod tests {
             serde_json::to_value(Location::Region(Region::SiliconValley)).unwrap(),
             json!({"region": "silicon-valley"})
         );
+    }
+
+    /// Arbitrary JSON, so that loading is driven past the kind and version checks.
+    fn any_json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<u64>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_map(serde_json::Value::from),
+            "[a-z_]{0,12}".prop_map(serde_json::Value::from),
+            any::<String>().prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::from),
+                prop::collection::btree_map("[a-z_]{1,16}", inner, 0..8)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 256, ..Default::default() })]
+
+        /// The property the `saved_plan` fuzz target checks: whatever a plan file holds, loading
+        /// answers a plan or an error naming the file, and never panics.
+        #[test]
+        fn loading_any_text_never_panics(text in proptest::prelude::any::<String>(), apps in any_json(), app in any_json()) {
+            let path = Path::new("prop.json");
+            for text in [
+                text.clone(),
+                format!("{{\"kind\":\"{KIND}\",\"format_version\":{FORMAT_VERSION},{text}"),
+                json!({"kind": KIND, "format_version": FORMAT_VERSION, "livehook_version": "x",
+                       "apps": apps, "checksum": ""}).to_string(),
+                json!({"kind": KIND, "format_version": FORMAT_VERSION, "livehook_version": "x",
+                       "apps": [app], "checksum": ""}).to_string(),
+            ] {
+                if let Err(error) = SavedPlan::parse(&text, path) {
+                    proptest::prop_assert!(error.to_string().contains("prop.json"), "{}", error);
+                }
+            }
+        }
     }
 
     fn live(url: &str, words: &[&str], token: LiveToken) -> LiveState {

@@ -12,7 +12,7 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use super::Action;
+use super::action::Action;
 use crate::config::{Managed, TokenSpec};
 use crate::tim::client::Secret;
 
@@ -64,7 +64,7 @@ pub fn fingerprint(secret_key: &Secret, sdkappid: u64, token: &str) -> String {
     mac.update(b"\0");
     mac.update(token.as_bytes());
     let digest = mac.finalize().into_bytes();
-    format!("{PREFIX}{}", super::hex(&digest))
+    format!("{PREFIX}{digest:x}")
 }
 
 /// The short form shown in text: `sha256:` and the first 8 hex digits of the keyed fingerprint
@@ -198,13 +198,14 @@ mod tests {
         use sha2::Digest;
         let fp = fingerprint(&key(), 1, "abc");
         assert!(fp.starts_with("hmac-sha256:") && fp.len() == PREFIX.len() + 64);
-        let plain = crate::plan::hex(&Sha256::digest(b"abc"));
+        let plain = format!("{:x}", Sha256::digest(b"abc"));
         assert!(!fp.contains(&plain));
         // Nor the unkeyed hash of the very input the MAC covers: the key is what a reader of
         // the plan cannot reproduce.
-        let unkeyed = crate::plan::hex(&Sha256::digest(
-            b"livehook webhook token fingerprint v1\x001\x00abc",
-        ));
+        let unkeyed = format!(
+            "{:x}",
+            Sha256::digest(b"livehook webhook token fingerprint v1\x001\x00abc")
+        );
         assert!(!fp.contains(&unkeyed));
         assert_ne!(fp, fingerprint(&Secret::new("other".into()), 1, "abc"));
         assert_ne!(fp, fingerprint(&key(), 2, "abc"));

@@ -215,7 +215,7 @@ async fn damaged_or_foreign_plan_files_are_clear_errors_naming_the_file() {
     );
     write(
         "future.json",
-        &good.replace("\"format_version\": 1", "\"format_version\": 2"),
+        &good.replace("\"format_version\": 2", "\"format_version\": 3"),
     );
     write("other.json", "{\"apps\": []}");
     write("yaml.json", "version: 1\n");
@@ -301,11 +301,23 @@ async fn a_failed_app_is_reported_with_its_code_and_the_others_go_on() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_write_that_keeps_failing_reports_code_request_id_and_hint() {
     let s = one_app_to_create().await;
-    // The read passes; set_callback meets 100001 on its first try and on all four retries.
+    // The read passes; set_callback meets 100001 on every try until its retry budget is spent.
     s.emulator.script_faults(
-        std::iter::once(None).chain(std::iter::repeat_n(Some(FaultKind::InternalError), 5)),
+        std::iter::once(None).chain(std::iter::repeat_n(Some(FaultKind::InternalError), 1000)),
     );
-    let output = run(&s, &["apply", "--auto-approve", "--format", "json"]);
+    let output = run(
+        &s,
+        &[
+            "apply",
+            "--auto-approve",
+            "--format",
+            "json",
+            "--retry-for",
+            "1s",
+            "--retry-backoff-scale",
+            "0.01",
+        ],
+    );
     assert_eq!(output.status.code(), Some(1));
     let doc: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     let app = &doc["apps"][0];

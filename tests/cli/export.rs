@@ -45,6 +45,15 @@ async fn export_of_a_desired_state_file_validates_and_plans_to_no_changes() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let exported = stdout(&output);
     assert!(!exported.contains(EXPORT_LIVE_TOKEN));
+    // A query may hold a secret: export warns, without quoting it.
+    let warnings = stderr(&output);
+    assert!(
+        warnings.contains(
+            "the live callback url of `prod-sg` carries a query, which may hold a secret"
+        ),
+        "{warnings}"
+    );
+    assert!(!warnings.contains("env=prod"), "{warnings}");
     insta::assert_snapshot!(
         "export_from_file",
         exported.replace(&s.emulator.base_url(), "http://127.0.0.1:PORT")

@@ -152,7 +152,8 @@ async fn unreachable_endpoint_is_an_app_error_not_a_crash() {
         "version: 1\napps:\n  nowhere:\n    sdkappid: 1400000001\n    endpoint: http://127.0.0.1:9\n    callback: absent\n".into()
     })
     .await;
-    let output = run_with_key(&s, &["plan", "--format", "json"]);
+    // A short retry budget: the default would keep retrying the refused connection for 5 min.
+    let output = run_with_key(&s, &["plan", "--format", "json", "--retry-for", "1s"]);
     assert_eq!(output.status.code(), Some(1));
     let doc: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     assert_eq!(doc["summary"]["error"], 1);

@@ -158,6 +158,7 @@ async fn a_livehook_bug_is_reported_as_one() {
             identifier: livehook::tim::DEFAULT_IDENTIFIER.into(),
             secret_key: Secret::new(SECRET_KEY.into()),
         },
+        key_from_emulator: false,
         reads_token: true,
         // The bug: no value was resolved for the token the plan sets.
         token: None,

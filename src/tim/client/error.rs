@@ -96,6 +96,11 @@ impl CallError {
     pub fn class(&self) -> ErrorClass {
         match self {
             CallError::Answered { code, .. } => errors::classify(*code),
+            // An untrusted certificate stays untrusted however often it is offered.
+            CallError::Network {
+                kind: NetworkKind::Certificate,
+                ..
+            } => ErrorClass::Config,
             CallError::Network { .. } | CallError::Decode { .. } => ErrorClass::Retry,
             CallError::Http { status, .. } => match status {
                 429 => ErrorClass::RateLimited,
@@ -110,6 +115,13 @@ impl CallError {
     pub fn hint(&self) -> Option<&'static str> {
         match self {
             CallError::Answered { code, .. } => errors::hint(*code),
+            CallError::Network {
+                kind: NetworkKind::Certificate,
+                ..
+            } => Some(
+                "if a corporate or private CA signs that certificate, trust it: set SSL_CERT_FILE \
+                 to a PEM file holding the CA (or SSL_CERT_DIR to a directory of them)",
+            ),
             CallError::Bug { .. } => Some(BUG_HINT),
             CallError::Network {
                 kind: NetworkKind::Endpoint,
@@ -193,6 +205,9 @@ pub enum NetworkKind {
     Transfer,
     /// The endpoint is not a usable URL: nothing was sent.
     Endpoint,
+    /// The server's TLS certificate is not trusted (unknown issuer, wrong name, expired): the
+    /// handshake failed, so nothing was sent.
+    Certificate,
 }
 
 impl NetworkKind {
@@ -202,6 +217,7 @@ impl NetworkKind {
             NetworkKind::Timeout => "timeout",
             NetworkKind::Transfer => "transfer",
             NetworkKind::Endpoint => "endpoint",
+            NetworkKind::Certificate => "certificate",
         }
     }
 }

@@ -37,10 +37,20 @@ impl Client {
             .append_pair("contenttype", "json");
         let mut secrets = vec![sig.expose(), target.secret_key.expose()];
         secrets.extend_from_slice(extra_secrets);
-        let network = |e: reqwest::Error| CallError::Network {
-            command,
-            kind: network_kind(&e),
-            message: redact(&describe(e, &self.inner.options), &secrets),
+        let network = |e: reqwest::Error| match untrusted_certificate(&e) {
+            Some(why) => CallError::Network {
+                command,
+                kind: NetworkKind::Certificate,
+                message: format!(
+                    "the TLS certificate of {} is not trusted: {why}",
+                    host_of(endpoint)
+                ),
+            },
+            None => CallError::Network {
+                command,
+                kind: network_kind(&e),
+                message: redact(&describe(e, &self.inner.options), &secrets),
+            },
         };
         let mut response = self
             .inner
@@ -129,6 +139,52 @@ fn describe(error: reqwest::Error, options: &ClientOptions) -> String {
         source = cause.source();
     }
     message
+}
+
+/// Why the server's certificate was refused, in words, when that is what failed. rustls's own
+/// error sits inside `io::Error`s (nested) several causes down, where `source()` does not reach.
+fn untrusted_certificate(error: &reqwest::Error) -> Option<&'static str> {
+    use rustls::CertificateError as Why;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(cause) = source {
+        if let Some(rustls::Error::InvalidCertificate(why)) = rustls_error_in(cause) {
+            return Some(match why {
+                Why::UnknownIssuer => {
+                    "it is signed by a certificate authority this machine does not trust"
+                }
+                Why::NotValidForName | Why::NotValidForNameContext { .. } => {
+                    "it is not issued for this host name"
+                }
+                Why::Expired | Why::ExpiredContext { .. } => "it has expired",
+                Why::NotValidYet | Why::NotValidYetContext { .. } => "it is not valid yet",
+                Why::Revoked => "it has been revoked",
+                _ => "certificate verification refused it (a self-signed certificate, say)",
+            });
+        }
+        source = cause.source();
+    }
+    None
+}
+
+/// The rustls error `error` is, or wraps in `io::Error`s.
+fn rustls_error_in<'a>(
+    mut error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a rustls::Error> {
+    loop {
+        if let Some(found) = error.downcast_ref::<rustls::Error>() {
+            return Some(found);
+        }
+        error = error.downcast_ref::<std::io::Error>()?.get_ref()?;
+    }
+}
+
+/// `host` or `host:port` of a URL, to name the server in an error.
+fn host_of(url: &Url) -> String {
+    let host = url.host_str().unwrap_or("the endpoint");
+    match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    }
 }
 
 fn network_kind(error: &reqwest::Error) -> NetworkKind {

@@ -1,31 +1,36 @@
 //! The HTTP client for Tencent's `v4/live_config/*` REST calls.
 //!
-//! One [`Client`] serves a whole run: it owns a single keep-alive connection pool, a rate limiter
-//! keyed by SDKAppID (shared by every task that clones the client), and a cache of UserSigs. Each
-//! call builds the exact envelope Tencent documents (`http`), retries transient failures with
-//! jittered exponential back-off (`retry`), and turns everything else into a [`CallError`] that
-//! carries Tencent's code, `ErrorInfo` and `RequestId` but never the secret key, the UserSig or
-//! the webhook token being set. The calls themselves are one generic read and one write
-//! (`calls`); the UserSigs are cached in `sig_cache`.
+//! One [`Client`] serves a whole run: it owns a single keep-alive connection pool (HTTP/2 over
+//! TLS when the server offers it, through the proxy the environment names, see `proxy`), a rate
+//! limiter keyed by SDKAppID (shared by every task that clones the client), and a cache of
+//! UserSigs. Each call builds the exact envelope Tencent documents (`http`), retries transient
+//! failures with jittered exponential back-off within a retry budget in time (`retry`), and turns
+//! everything else into a [`CallError`] that carries Tencent's code, `ErrorInfo` and `RequestId`
+//! but never the secret key, the UserSig or the webhook token being set. The calls themselves are
+//! one generic read and one write (`calls`); the UserSigs are cached in `sig_cache`.
 
 mod calls;
 mod error;
 mod http;
+mod proxy;
 mod retry;
 mod sig_cache;
 #[cfg(test)]
 mod test_server;
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use governor::{DefaultKeyedRateLimiter, Quota};
+use url::Url;
 
 use self::sig_cache::SigCache;
 
 pub use self::calls::{Readable, Write};
 pub use self::error::{CallError, NetworkKind};
+pub use self::proxy::proxy_for;
 pub use crate::tim::secret::Secret;
 
 /// Where and as whom to call.
@@ -47,8 +52,13 @@ pub struct ClientOptions {
     /// would abandon requests Tencent is still working on (and may still carry out).
     pub timeout: Duration,
     pub connect_timeout: Duration,
-    /// Retries after the first attempt, for transient and rate-limit failures together. The one
-    /// extra attempt made after regenerating an expired UserSig is not counted.
+    /// How long a call keeps retrying transient and rate-limit failures: no back-off ends past
+    /// this long after the call started, and network errors stop being retried once nothing
+    /// has answered the client for this long. A budget in time rather than a count, because
+    /// what a transient outage costs is time.
+    pub retry_for: Duration,
+    /// An upper bound on retries after the first attempt besides `retry_for`; by default there
+    /// is none. The one extra attempt made after regenerating an expired UserSig is not counted.
     pub max_retries: usize,
     /// First back-off after a transient failure; it doubles (plus jitter) up to `max_backoff`.
     pub min_backoff: Duration,
@@ -62,12 +72,17 @@ pub struct ClientOptions {
     pub usersig_validity: Duration,
 }
 
+/// Five minutes: long enough to ride out a gateway restart or a burst of rate limiting, short
+/// enough that a nightly job facing a real outage fails within its slot.
+pub const DEFAULT_RETRY_FOR: Duration = Duration::from_secs(5 * 60);
+
 impl Default for ClientOptions {
     fn default() -> Self {
         ClientOptions {
             timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(5),
-            max_retries: 4,
+            retry_for: DEFAULT_RETRY_FOR,
+            max_retries: usize::MAX,
             min_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(8),
             rate_limit_min_backoff: Duration::from_secs(2),
@@ -98,6 +113,11 @@ struct Inner {
     limiter: DefaultKeyedRateLimiter<u64>,
     sigs: SigCache,
     options: ClientOptions,
+    /// When any endpoint last answered (anything but a network error); the client's creation
+    /// until then.
+    last_answer: Mutex<Instant>,
+    /// Per https origin, done once its first request has been answered or has failed.
+    contacted: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<()>>>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -112,7 +132,11 @@ impl Client {
     pub fn new(options: ClientOptions) -> Result<Client, ClientBuildError> {
         let limit = NonZeroU32::new(options.requests_per_second_per_sdkappid)
             .ok_or(ClientBuildError::ZeroRateLimit)?;
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if proxy::no_proxy_for_any_host() {
+            builder = builder.no_proxy();
+        }
+        let http = builder
             .use_rustls_tls()
             .timeout(options.timeout)
             .connect_timeout(options.connect_timeout)
@@ -130,12 +154,67 @@ impl Client {
                 limiter: DefaultKeyedRateLimiter::keyed(quota_for(limit)),
                 sigs: SigCache::default(),
                 options,
+                last_answer: Mutex::new(Instant::now()),
+                contacted: Mutex::default(),
             }),
         })
     }
 
     pub fn options(&self) -> &ClientOptions {
         &self.inner.options
+    }
+
+    /// Runs `exchange`; the first exchange with an https origin runs alone, and the others wait
+    /// for it. An HTTP/2 connection is known to be one only once its TLS handshake has
+    /// negotiated it, so without this every request of the first round would open a connection
+    /// (and a handshake) of its own; after it, they all share the one connection. Plain http
+    /// (always HTTP/1.1 here) is not held back.
+    async fn first_contact<T, F>(&self, endpoint: &Url, exchange: impl FnOnce() -> F) -> T
+    where
+        F: Future<Output = T>,
+    {
+        if endpoint.scheme() != "https" {
+            return exchange().await;
+        }
+        let origin = endpoint.origin().ascii_serialization();
+        let gate = self
+            .inner
+            .contacted
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .entry(origin)
+            .or_default()
+            .clone();
+        let mut exchange = Some(exchange);
+        let mut first = None;
+        gate.get_or_init(|| async {
+            if let Some(exchange) = exchange.take() {
+                first = Some(exchange().await);
+            }
+        })
+        .await;
+        match (first, exchange) {
+            (Some(result), _) => result,
+            (None, Some(exchange)) => exchange().await,
+            (None, None) => unreachable!("the exchange runs either as the first or after it"),
+        }
+    }
+
+    fn endpoint_answered(&self) {
+        *self.lock_last_answer() = Instant::now();
+    }
+
+    /// When network errors stop being retried: `retry_for` after anything last answered.
+    fn silent_deadline(&self) -> Instant {
+        *self.lock_last_answer() + self.inner.options.retry_for
+    }
+
+    fn lock_last_answer(&self) -> std::sync::MutexGuard<'_, Instant> {
+        // An instant cannot be left half-written, so a poisoned lock is still good.
+        self.inner
+            .last_answer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

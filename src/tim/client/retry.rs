@@ -1,6 +1,7 @@
 //! The retry loop around every call: the rate limiter before each attempt, jittered exponential
-//! back-off after transient failures (longer after rate-limit codes), one fresh UserSig after an
-//! expired one, and no blind re-send of a write whose outcome is unknown.
+//! back-off after transient failures (longer after rate-limit codes) until the call's retry
+//! budget in time is spent, one fresh UserSig after an expired one, and no blind re-send of a
+//! write whose outcome is unknown.
 
 use std::time::{Duration, Instant};
 
@@ -41,6 +42,7 @@ impl Client {
             options.rate_limit_min_backoff,
             options.max_backoff.max(options.rate_limit_min_backoff),
         );
+        let deadline = Instant::now() + options.retry_for;
         let mut retries = 0;
         let mut attempt: usize = 0;
         let mut sig_regenerated = false;
@@ -59,10 +61,15 @@ impl Client {
             let waited_ms = millis(queued.elapsed());
             let started = Instant::now();
             let result = self
-                .attempt(&endpoint, target, command, &sig, &body, secrets)
+                .first_contact(&endpoint, || {
+                    self.attempt(&endpoint, target, command, &sig, &body, secrets)
+                })
                 .await;
             let duration_ms = millis(started.elapsed());
-            let error = match result {
+            if !matches!(result, Err(CallError::Network { .. })) {
+                self.endpoint_answered();
+            }
+            let mut error = match result {
                 Ok(envelope) => {
                     debug!(%command, sdkappid, attempt, outcome = %"ok", duration_ms, waited_ms, "HTTP attempt");
                     return Ok(envelope);
@@ -89,6 +96,27 @@ impl Client {
                 }
                 _ => None,
             };
+            // The budget: the last back-off is cut short so that it ends on the call's
+            // deadline, one more attempt is made there, and after it the call gives up; once
+            // nothing has answered for the whole budget (the endpoint is down), every call's
+            // deadline has passed, so a run against a dead endpoint ends within the budget and
+            // one request timeout.
+            let budget_left = match &error {
+                CallError::Network { .. } => deadline.min(self.silent_deadline()),
+                _ => deadline,
+            }
+            .saturating_duration_since(Instant::now());
+            if delay.is_some() && budget_left.is_zero() {
+                debug!(%command, sdkappid, attempts = attempt, retry_for = %humantime::format_duration(options.retry_for), "giving up: the retry budget is spent");
+                if let CallError::Network { message, .. } = &mut error {
+                    message.push_str(&format!(
+                        " (retried for up to --retry-for {}, then gave up)",
+                        humantime::format_duration(options.retry_for)
+                    ));
+                }
+                return Err(error);
+            }
+            let delay = delay.map(|delay| delay.min(budget_left));
             match delay {
                 Some(delay) => {
                     retries += 1;
@@ -96,7 +124,6 @@ impl Client {
                         %command,
                         sdkappid,
                         retry = retries,
-                        max_retries = options.max_retries,
                         backoff_ms = millis(delay),
                         "retrying after back-off"
                     );
@@ -223,6 +250,50 @@ mod tests {
             .unwrap_err();
         assert_eq!(error.code(), Some(100001));
         assert_eq!(script.seen().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn retries_go_on_until_the_budget_is_spent_and_end_on_it() {
+        let (script, base) = serve(vec![], Reply::Code(codes::INTERNAL_ERROR)).await;
+        let budget = Duration::from_millis(600);
+        let client = Client::new(ClientOptions {
+            retry_for: budget,
+            ..fast_options()
+        })
+        .unwrap();
+        let started = Instant::now();
+        let error = client
+            .read::<CallbackBody>(&target(base))
+            .await
+            .unwrap_err();
+        let took = started.elapsed();
+        assert_eq!(error.code(), Some(100001));
+        // The last back-off is cut to end on the deadline, and one attempt is made there.
+        assert!(took >= budget, "{took:?}");
+        assert!(took < budget + Duration::from_millis(400), "{took:?}");
+        let seen = script.seen();
+        assert!(seen.len() > 5, "{} attempts", seen.len());
+        assert!(seen.last().unwrap().at - started >= budget);
+    }
+
+    #[tokio::test]
+    async fn network_errors_stop_once_nothing_has_answered_for_the_budget() {
+        let budget = Duration::from_millis(500);
+        let client = Client::new(ClientOptions {
+            retry_for: budget,
+            ..fast_options()
+        })
+        .unwrap();
+        let dead = target("http://127.0.0.1:1".into());
+        let started = Instant::now();
+        let first = client.read::<CallbackBody>(&dead).await.unwrap_err();
+        assert!(first.to_string().contains("then gave up"), "{first}");
+        // A call started after the endpoint has been silent for the whole budget gives up
+        // after one attempt instead of spending a budget of its own.
+        let second_started = Instant::now();
+        client.read::<CallbackBody>(&dead).await.unwrap_err();
+        assert!(second_started.elapsed() < budget / 2);
+        assert!(started.elapsed() < budget * 2);
     }
 
     #[tokio::test]
