@@ -14,6 +14,7 @@ use super::args::ColorChoice;
 use super::outcome::CliError;
 use crate::config::ConfigDiagnostic;
 use crate::config::diagnostic::Rendered;
+use crate::render::escape;
 
 pub struct Streams {
     pub out: Box<dyn Write>,
@@ -91,11 +92,14 @@ impl Streams {
             Severity::Warning => ("warning:", anstyle::AnsiColor::Yellow),
         };
         let style = colour.on_default().effects(anstyle::Effects::BOLD);
+        // Messages quote app names, URLs and network errors: shown, never obeyed, and on one
+        // line, since a CI runner reads stderr for workflow commands too.
         let _ = writeln!(
             self.err,
-            "{}{label}{} {message}",
+            "{}{label}{} {}",
             style.render(),
-            style.render_reset()
+            style.render_reset(),
+            escape::text(message)
         );
         if let Some(help) = help {
             self.help(help);
@@ -103,7 +107,7 @@ impl Streams {
     }
 
     fn help(&mut self, help: &str) {
-        let _ = writeln!(self.err, "  help: {help}");
+        let _ = writeln!(self.err, "  help: {}", escape::text(help));
     }
 }
 

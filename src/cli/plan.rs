@@ -89,7 +89,10 @@ fn report(plans: &[AppPlan], format: Format) -> String {
         Format::Github => {
             let annotations = render::github::render(&render::github::plan_annotations(plans));
             let text = render::text::render(plans);
-            format!("{annotations}{}", anstream::adapter::strip_str(&text))
+            // The plain plan after the annotations is data: between a fresh stop-commands pair,
+            // no line of it is a workflow command whatever a URL or an error message contains.
+            let text = anstream::adapter::strip_str(&text).to_string();
+            format!("{annotations}{}", render::escape::github_inert(&text))
         }
     }
 }

@@ -30,7 +30,9 @@ pub fn run(args: &ValidateArgs, streams: &mut Streams) -> Outcome {
             let _ = writeln!(
                 streams.out,
                 "{}",
-                serde_json::to_string_pretty(&doc).expect("a JSON value serialises")
+                crate::render::escape::json_document(
+                    serde_json::to_string_pretty(&doc).expect("a JSON value serialises")
+                )
             );
         }
         ValidateFormat::Github => {

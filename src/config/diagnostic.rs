@@ -3,6 +3,7 @@
 //! Rendering is the binary's business (miette's graphical handler); this type only carries the
 //! facts, including line and column so machine formats need not recompute them.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
@@ -11,6 +12,8 @@ use miette::{
     LabeledSpan, MietteError, MietteSpanContents, NamedSource, Severity, SourceCode, SourceSpan,
     SpanContents,
 };
+
+use crate::render::escape;
 
 /// A loaded source file. Shared (`Arc`) because every diagnostic about it carries it.
 #[derive(Debug, Clone)]
@@ -22,6 +25,9 @@ pub struct SourceFile {
     /// and every diagnostic, and scanning from the top each time made a 2,000-app file
     /// quadratic.
     lines: Arc<Vec<usize>>,
+    /// The text as a diagnostic's snippet shows it (unsafe characters as placeholders of the
+    /// same length), built once for the same reason.
+    shown: Arc<String>,
 }
 
 impl SourceFile {
@@ -29,10 +35,19 @@ impl SourceFile {
         let lines = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
+        SourceFile::with_lines(name.into(), Arc::new(text), Arc::new(lines))
+    }
+
+    fn with_lines(name: String, text: Arc<String>, lines: Arc<Vec<usize>>) -> SourceFile {
+        let shown = match escape::same_length_placeholder(&text) {
+            Cow::Borrowed(_) => text.clone(),
+            Cow::Owned(shown) => Arc::new(shown),
+        };
         SourceFile {
-            name: name.into(),
-            text: Arc::new(text),
-            lines: Arc::new(lines),
+            name,
+            text,
+            lines,
+            shown,
         }
     }
 
@@ -58,11 +73,11 @@ impl SourceFile {
                 }
             }
         }
-        SourceFile {
-            name: self.name.clone(),
-            text: Arc::new(String::from_utf8(bytes).expect("whole characters were replaced")),
-            lines: self.lines.clone(),
-        }
+        SourceFile::with_lines(
+            self.name.clone(),
+            Arc::new(String::from_utf8(bytes).expect("whole characters were replaced")),
+            self.lines.clone(),
+        )
     }
 }
 
@@ -239,9 +254,25 @@ impl SourceCode for CharColumns {
 }
 
 impl Rendered {
-    pub fn new(diagnostic: ConfigDiagnostic) -> Self {
+    /// Outside text (the file's name and text, and the messages that quote it) is escaped here,
+    /// so no control character from a file reaches the terminal: the snippet's unsafe characters
+    /// become placeholders of the same length, so every span still points where it did.
+    pub fn new(mut diagnostic: ConfigDiagnostic) -> Self {
+        let visible = |s: &mut String| {
+            if let Cow::Owned(escaped) = escape::text(s) {
+                *s = escaped;
+            }
+        };
+        visible(&mut diagnostic.message);
+        visible(&mut diagnostic.label);
+        diagnostic.help.as_mut().map(visible);
+        diagnostic
+            .related
+            .iter_mut()
+            .for_each(|r| visible(&mut r.label));
         let source = diagnostic.source.as_ref().map(|s| {
-            NamedSource::new(s.name.clone(), CharColumns(s.text.clone())).with_language("yaml")
+            NamedSource::new(escape::text(&s.name), CharColumns(s.shown.clone()))
+                .with_language("yaml")
         });
         Rendered { diagnostic, source }
     }

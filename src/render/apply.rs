@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use serde_json::{Value, json};
 
+use super::escape;
 use super::{BOLD, ERROR, error_details, paint, sign};
 use crate::apply::{AppOutcome, ApplySummary, Status};
 use crate::plan::{Action, AppError};
@@ -45,18 +46,23 @@ pub fn text(outcomes: &[AppOutcome]) -> String {
             paint(style, sign),
             paint(
                 BOLD,
-                &format!("{} (sdkappid {}, {}):", o.name, o.sdkappid, o.region)
+                &format!(
+                    "{} (sdkappid {}, {}):",
+                    escape::text(&o.name),
+                    o.sdkappid,
+                    escape::text(&o.region)
+                )
             ),
         );
         for step in &o.steps {
             if let Some(note) = &step.note {
-                let _ = writeln!(out, "      {note}");
+                let _ = writeln!(out, "      {}", escape::text(note));
             }
         }
         match &o.status {
             Status::Unverified(lines) | Status::Refused(lines) => {
                 for line in lines {
-                    let _ = writeln!(out, "      {line}");
+                    let _ = writeln!(out, "      {}", escape::text(line));
                 }
             }
             Status::Failed(error) => {
@@ -100,7 +106,7 @@ pub fn text(outcomes: &[AppOutcome]) -> String {
 }
 
 fn error_lines(out: &mut String, error: &AppError) {
-    let _ = writeln!(out, "      {}", error.summary());
+    let _ = writeln!(out, "      {}", escape::text(&error.summary()));
     error_details(out, error, "      ");
 }
 
@@ -113,7 +119,8 @@ pub fn json(outcomes: &[AppOutcome]) -> String {
         "summary": ApplySummary::of(outcomes),
         "apps": outcomes.iter().map(app).collect::<Vec<_>>(),
     });
-    let mut text = serde_json::to_string_pretty(&doc).expect("a JSON value serialises");
+    let mut text =
+        escape::json_document(serde_json::to_string_pretty(&doc).expect("a JSON value serialises"));
     text.push('\n');
     text
 }

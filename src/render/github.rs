@@ -5,6 +5,7 @@
 //! so the pull request shows them next to the diff. GitHub displays at most 10 annotations of each
 //! kind per step, so the tenth of a kind summarises the rest instead of being silently dropped.
 
+use super::escape;
 use crate::config::Position;
 use crate::plan::{Action, AppPlan};
 
@@ -159,40 +160,25 @@ pub fn render(annotations: &[Annotation]) -> String {
 fn line(annotation: &Annotation) -> String {
     let mut properties = Vec::new();
     if let Some(p) = &annotation.position {
-        properties.push(format!("file={}", escape_property(&p.file)));
+        properties.push(format!("file={}", escape::github_property(&p.file)));
         properties.push(format!("line={}", p.line));
         properties.push(format!("col={}", p.column));
     }
-    properties.push(format!("title={}", escape_property(&annotation.title)));
+    properties.push(format!(
+        "title={}",
+        escape::github_property(&annotation.title)
+    ));
     format!(
         "::{} {}::{}\n",
         annotation.level.command(),
         properties.join(","),
-        escape_data(&annotation.message)
+        escape::github_data(&annotation.message)
     )
-}
-
-/// Escaping GitHub's runner applies to a command's message.
-pub fn escape_data(text: &str) -> String {
-    text.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-/// Escaping for property values, which also may not contain `:` or `,`.
-pub fn escape_property(text: &str) -> String {
-    escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes_as_the_runner_expects() {
-        assert_eq!(escape_data("50% done\r\nnext"), "50%25 done%0D%0Anext");
-        assert_eq!(escape_property("a:b,c%"), "a%3Ab%2Cc%25");
-    }
 
     #[test]
     fn summarises_past_the_limit() {

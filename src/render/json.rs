@@ -14,7 +14,9 @@ pub fn render(plans: &[AppPlan]) -> String {
         summary: Summary::of(plans),
         plans,
     };
-    let mut text = serde_json::to_string_pretty(&doc).expect("a JSON value serialises");
+    let mut text = super::escape::json_document(
+        serde_json::to_string_pretty(&doc).expect("a JSON value serialises"),
+    );
     text.push('\n');
     text
 }

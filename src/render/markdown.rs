@@ -7,6 +7,7 @@
 
 use std::fmt::Write;
 
+use super::escape;
 use crate::plan::{Action, AppPlan, CallbackChange, Decision, Summary, TokenChange, token};
 
 /// GitHub's limit on the body of an issue or pull-request comment.
@@ -40,11 +41,11 @@ fn render_within(plans: &[AppPlan], limit: usize) -> String {
     for plan in &shown {
         let row = format!(
             "| {} | {} | {} | {} | {} |\n",
-            cell(&plan.name),
+            escape::markdown_inline(&plan.name),
             plan.sdkappid,
-            cell(&plan.region),
+            escape::markdown_inline(&plan.region),
             action_label(plan.action()),
-            cell(&change_summary(plan))
+            change_summary(plan)
         );
         if out.len() + row.len() > budget {
             rows_left_out += 1;
@@ -98,11 +99,11 @@ fn action_label(action: Option<Action>) -> &'static str {
     }
 }
 
-/// What changes, in a few words.
+/// What changes, in a few words, as markdown for a table cell (outside text escaped).
 fn change_summary(plan: &AppPlan) -> String {
     let decision = match &plan.decision {
         Ok(decision) => decision,
-        Err(error) => return error.brief(),
+        Err(error) => return escape::markdown_inline(&error.brief()),
     };
     let parts: Vec<String> = decision
         .callback
@@ -118,8 +119,8 @@ fn change_summary(plan: &AppPlan) -> String {
 fn callback_summary(change: &CallbackChange) -> String {
     match change.action {
         Action::Create => format!(
-            "new callback `{}` ({} commands)",
-            change.after.as_ref().map_or("", |a| a.url.as_str()),
+            "new callback {} ({} commands)",
+            escape::markdown_code_span(change.after.as_ref().map_or("", |a| a.url.as_str())),
             change.added_commands().len()
         ),
         Action::Delete => "callback deleted".into(),
@@ -165,22 +166,22 @@ fn details(plan: &AppPlan) -> String {
     let _ = writeln!(
         out,
         "<details><summary><code>{}</code> ({}, {}): {}</summary>\n",
-        html(&plan.name),
+        escape::html_text(&plan.name),
         plan.sdkappid,
-        html(&plan.region),
+        escape::html_text(&plan.region),
         Action::name_of(plan.action())
     );
     match &plan.decision {
         Err(error) => {
-            let _ = writeln!(out, "```text");
-            let _ = writeln!(out, "{}", error.summary());
+            // Each piece escaped whole: only livehook's own line breaks end a line.
+            let mut body = format!("{}\n", escape::line_start(&error.summary()));
             if let Some(id) = &error.request_id {
-                let _ = writeln!(out, "RequestId: {id}");
+                let _ = writeln!(body, "RequestId: {}", escape::text(id));
             }
             if let Some(hint) = &error.hint {
-                let _ = writeln!(out, "hint: {hint}");
+                let _ = writeln!(body, "hint: {}", escape::text(hint));
             }
-            let _ = writeln!(out, "```");
+            let _ = writeln!(out, "{}", escape::markdown_fence("text", &body));
         }
         Ok(decision) => decision_details(&mut out, decision),
     }
@@ -191,17 +192,34 @@ fn details(plan: &AppPlan) -> String {
 /// The diffs of the parts that change, and the calls apply would send.
 fn decision_details(out: &mut String, decision: &Decision) {
     if let Some(change) = decision.callback.as_ref().filter(|c| c.action.is_change()) {
-        let _ = writeln!(out, "```diff\n{}```", diff_lines(change));
+        let _ = writeln!(
+            out,
+            "{}",
+            escape::markdown_fence("diff", &diff_lines(change))
+        );
     }
     if let Some(change) = decision.token.as_ref().filter(|t| t.action.is_change()) {
-        let _ = writeln!(out, "```diff\n{}```", token_diff_lines(change));
+        let _ = writeln!(
+            out,
+            "{}",
+            escape::markdown_fence("diff", &token_diff_lines(change))
+        );
     }
     if !decision.calls.is_empty() {
-        let _ = writeln!(out, "\nCalls apply would send:\n\n```text");
+        let mut body = String::new();
         for call in &decision.calls {
-            let _ = writeln!(out, "{} {}", call.command, call.body);
+            let _ = writeln!(
+                body,
+                "{} {}",
+                call.command,
+                escape::text(&call.body.to_string())
+            );
         }
-        let _ = writeln!(out, "```");
+        let _ = writeln!(
+            out,
+            "\nCalls apply would send:\n\n{}",
+            escape::markdown_fence("text", &body)
+        );
     }
 }
 
@@ -253,34 +271,23 @@ fn diff_lines(change: &CallbackChange) -> String {
     let _ = writeln!(out, "{marker} callback:");
     match (&change.before, &change.after) {
         (Some(before), Some(after)) if before.url != after.url => {
-            let _ = writeln!(out, "-   url: {}", before.url);
-            let _ = writeln!(out, "+   url: {}", after.url);
+            let _ = writeln!(out, "-   url: {}", escape::text(&before.url));
+            let _ = writeln!(out, "+   url: {}", escape::text(&after.url));
         }
         (_, Some(c)) | (Some(c), None) => {
-            let _ = writeln!(out, "{marker}   url: {}", c.url);
+            let _ = writeln!(out, "{marker}   url: {}", escape::text(&c.url));
         }
         (None, None) => {}
     }
     let _ = writeln!(out, "{marker}   commands:");
     for word in change.added_commands() {
-        let _ = writeln!(out, "+     - {word}");
+        let _ = writeln!(out, "+     - {}", escape::text(&word));
     }
     for word in change.removed_commands() {
-        let _ = writeln!(out, "-     - {word}");
+        let _ = writeln!(out, "-     - {}", escape::text(&word));
     }
     for word in change.kept_commands() {
-        let _ = writeln!(out, "      - {word}");
+        let _ = writeln!(out, "      - {}", escape::text(&word));
     }
     out
-}
-
-/// A table cell: pipes escaped, no line breaks.
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\n', '\r'], " ")
-}
-
-fn html(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }

@@ -3,6 +3,7 @@
 //! and whether colour survives.
 
 pub mod apply;
+pub mod escape;
 pub mod github;
 pub mod json;
 pub mod markdown;
@@ -39,10 +40,15 @@ fn sign(action: Action) -> (&'static str, Style) {
 /// The lines under an app error's summary: its RequestId and the hint, at `indent`.
 fn error_details(out: &mut String, error: &AppError, indent: &str) {
     if let Some(id) = &error.request_id {
-        let _ = writeln!(out, "{indent}RequestId: {id}");
+        let _ = writeln!(out, "{indent}RequestId: {}", escape::text(id));
     }
     if let Some(hint) = &error.hint {
-        let _ = writeln!(out, "{indent}{} {hint}", paint(BOLD, "hint:"));
+        let _ = writeln!(
+            out,
+            "{indent}{} {}",
+            paint(BOLD, "hint:"),
+            escape::text(hint)
+        );
     }
 }
 

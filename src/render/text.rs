@@ -10,6 +10,7 @@ use std::fmt::Write;
 use anstyle::{Effects, Style};
 use similar::{ChangeTag, TextDiff};
 
+use super::escape;
 use super::{BOLD, CREATE, DELETE, ERROR, UPDATE, apps, error_details, paint, sign};
 use crate::plan::{
     Action, AppError, AppPlan, CallbackChange, Decision, Summary, TokenChange, TokenState, token,
@@ -70,7 +71,9 @@ fn heading(out: &mut String, plan: &AppPlan, what: &str) {
             BOLD,
             &format!(
                 "# {} (sdkappid {}, {})",
-                plan.name, plan.sdkappid, plan.region
+                escape::text(&plan.name),
+                plan.sdkappid,
+                escape::text(&plan.region)
             )
         ),
         paint(BOLD, what)
@@ -105,7 +108,7 @@ fn change_block(out: &mut String, plan: &AppPlan, decision: &Decision) {
             "    {} {} {}",
             paint(DIM, "call:"),
             paint(BOLD, call.command.as_str()),
-            call.body
+            escape::text(&call.body.to_string())
         );
     }
     out.push('\n');
@@ -163,7 +166,7 @@ fn whole_token(out: &mut String, token: &TokenState, marker: &str, style: Style)
 }
 
 fn callback_body(out: &mut String, change: &CallbackChange) {
-    let quoted = |s: &str| format!("\"{s}\"");
+    let quoted = |s: &str| format!("\"{}\"", escape::text(s));
     match (&change.before, &change.after) {
         (None, Some(after)) => {
             whole_callback(out, &after.url, &change.added_commands(), "+", CREATE);
@@ -211,7 +214,12 @@ fn callback_body(out: &mut String, change: &CallbackChange) {
 
 /// A callback created or deleted as a whole: every line carries the same marker.
 fn whole_callback(out: &mut String, url: &str, commands: &[String], marker: &str, style: Style) {
-    let _ = writeln!(out, "      {} url      = \"{url}\"", paint(style, marker));
+    let _ = writeln!(
+        out,
+        "      {} url      = \"{}\"",
+        paint(style, marker),
+        escape::text(url)
+    );
     let _ = writeln!(out, "      {} commands = [", paint(style, marker));
     words(out, commands, marker, style);
     let _ = writeln!(out, "        ]");
@@ -219,7 +227,12 @@ fn whole_callback(out: &mut String, url: &str, commands: &[String], marker: &str
 
 fn words(out: &mut String, words: &[String], marker: &str, style: Style) {
     for word in words {
-        let _ = writeln!(out, "          {} \"{word}\",", paint(style, marker));
+        let _ = writeln!(
+            out,
+            "          {} \"{}\",",
+            paint(style, marker),
+            escape::text(word)
+        );
     }
 }
 
@@ -232,13 +245,16 @@ fn url_diff(old: &str, new: &str) -> (String, String) {
     let mut run = String::new();
     let mut run_tag = ChangeTag::Equal;
     let flush = |tag: ChangeTag, run: &mut String, left: &mut String, right: &mut String| {
+        // Escaped run by run: an escape is never split, and every character stays visible.
+        let run_text = escape::text(run);
+        let run_text = run_text.as_ref();
         match tag {
             ChangeTag::Equal => {
-                left.push_str(run);
-                right.push_str(run);
+                left.push_str(run_text);
+                right.push_str(run_text);
             }
-            ChangeTag::Delete => left.push_str(&paint(DELETE.effects(CHANGED_CHARS), run)),
-            ChangeTag::Insert => right.push_str(&paint(CREATE.effects(CHANGED_CHARS), run)),
+            ChangeTag::Delete => left.push_str(&paint(DELETE.effects(CHANGED_CHARS), run_text)),
+            ChangeTag::Insert => right.push_str(&paint(CREATE.effects(CHANGED_CHARS), run_text)),
         }
         run.clear();
     };
@@ -255,7 +271,12 @@ fn url_diff(old: &str, new: &str) -> (String, String) {
 
 fn error_block(out: &mut String, plan: &AppPlan, error: &AppError) {
     heading(out, plan, "could not be read");
-    let _ = writeln!(out, "  {} {}", paint(ERROR, "!"), error.summary());
+    let _ = writeln!(
+        out,
+        "  {} {}",
+        paint(ERROR, "!"),
+        escape::text(&error.summary())
+    );
     error_details(out, error, "    ");
     out.push('\n');
 }

@@ -35,7 +35,10 @@ async fn github_annotations_point_at_the_declaring_lines_and_fill_the_step_summa
     );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let text = stdout(&output);
-    let annotations: Vec<&str> = text.lines().filter(|l| l.starts_with("::")).collect();
+    let annotations: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("::warning") || l.starts_with("::error"))
+        .collect();
     insta::assert_snapshot!("github_four_actions", annotations.join("\n"));
     let written = std::fs::read_to_string(&summary).unwrap();
     assert!(
@@ -193,7 +196,7 @@ async fn annotations_name_the_right_file_in_multi_file_runs() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let annotations: Vec<String> = stdout(&output)
         .lines()
-        .filter(|l| l.starts_with("::"))
+        .filter(|l| l.starts_with("::warning") || l.starts_with("::error"))
         .map(str::to_owned)
         .collect();
     insta::assert_snapshot!("github_multi_file", annotations.join("\n"));

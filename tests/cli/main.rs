@@ -11,6 +11,7 @@ mod export;
 mod fuzz_regressions;
 mod github_action;
 mod hostile_input;
+mod hostile_output;
 mod plan;
 mod prompt;
 mod properties;
