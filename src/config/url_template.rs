@@ -1,10 +1,13 @@
-//! Callback URLs with `${NAME}` references to environment variables (README, "Security model"):
+//! Callback URLs with `${NAME}` references to environment variables :
 //! receivers that do not check Tencent's signature often take a key in the query, and that key
 //! must stay out of git, plans and pull-request comments. `$$` writes a literal `$`.
 //!
 //! A template is what files, plans and exports show; only [`UrlTemplate::resolve`] sees the
 //! values, and [`UrlTemplate::mask`] turns a live URL back into a template-shaped text that shows
 //! no secret.
+//!
+//! Not wired in yet: desired-state files do not accept `${NAME}` (a `$` in a URL is sent as
+//! written), and only [`may_hold_secret`] is used, by `export`'s warning about live URLs.
 
 use std::fmt;
 
