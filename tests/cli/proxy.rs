@@ -179,13 +179,7 @@ async fn plan_and_apply_over_http_go_through_http_proxy_with_its_credentials_kep
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_goes_through_https_proxy_by_connect_in_either_case_and_all_proxy_too() {
     let pki = TestPki::new();
-    let emulator = pki.emulator(four_callback_apps()).await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("livehook.yaml"),
-        four_callback_apps_yaml(&emulator.base_url()),
-    )
-    .unwrap();
+    let (emulator, dir) = pki.four_apps_over_https().await;
     let ca = pki.ca_file().display().to_string();
     for variable in ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"] {
         let proxy = LoopbackProxy::start().await;

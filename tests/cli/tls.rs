@@ -70,6 +70,19 @@ impl TestPki {
         assert!(emulator.base_url().starts_with("https://127.0.0.1:"));
         emulator
     }
+
+    /// The four-app scenario over HTTPS: its emulator, and a directory whose `livehook.yaml`
+    /// points every app at it.
+    pub async fn four_apps_over_https(&self) -> (Emulator, tempfile::TempDir) {
+        let emulator = self.emulator(four_callback_apps()).await;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("livehook.yaml"),
+            four_callback_apps_yaml(&emulator.base_url()),
+        )
+        .unwrap();
+        (emulator, dir)
+    }
 }
 
 fn run(dir: &Path, args: &[&str], trust: Option<(&str, &Path)>) -> std::process::Output {
@@ -85,13 +98,7 @@ fn run(dir: &Path, args: &[&str], trust: Option<(&str, &Path)>) -> std::process:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_and_apply_work_over_https_with_the_ca_from_ssl_cert_file_and_negotiate_http2() {
     let pki = TestPki::new();
-    let emulator = pki.emulator(four_callback_apps()).await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("livehook.yaml"),
-        four_callback_apps_yaml(&emulator.base_url()),
-    )
-    .unwrap();
+    let (emulator, dir) = pki.four_apps_over_https().await;
     let trust = Some(("SSL_CERT_FILE", pki.ca_file()));
     let trust = trust.as_ref().map(|(v, p)| (*v, p.as_path()));
 
@@ -128,13 +135,7 @@ async fn plan_and_apply_work_over_https_with_the_ca_from_ssl_cert_file_and_negot
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ca_in_ssl_cert_dir_is_trusted_too() {
     let pki = TestPki::new();
-    let emulator = pki.emulator(four_callback_apps()).await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("livehook.yaml"),
-        four_callback_apps_yaml(&emulator.base_url()),
-    )
-    .unwrap();
+    let (_emulator, dir) = pki.four_apps_over_https().await;
     let plan = run(
         dir.path(),
         &["plan"],
