@@ -12,88 +12,23 @@
 //! default 10 s request timeout cuts off each stalled answer); `cargo test --benches` runs one.
 
 mod common;
+#[path = "../tests/cli/soak_scenario.rs"]
+mod soak_scenario;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use livehook::emulator::{AppState, Emulator, Options, RecordedRequest, State};
-use livehook::tim::wire::{Callback, TokenBody};
+use livehook::emulator::{Emulator, Options, RecordedRequest};
 use serde_json::Value;
+use soak_scenario::{APPS, TOKEN_ENV, desired_yaml, live_state};
 
-const APPS: u64 = 200;
-const FIRST: u64 = 1_400_100_000;
 const FAULT_RATE: f64 = 0.3;
 /// Made-up values for the emulator's apps and the token variable.
 const SECRET_KEY: &str = "5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed";
 const NEW_TOKEN: &str = "soak-bench-token-new";
 const OLD_TOKEN: &str = "soak-bench-token-old";
-const WANT_URL: &str = "https://hooks.example.com/live";
-const CREATE_ROOM: &str = "Live.CallbackAfterCreateRoom";
-const DESTROY_ROOM: &str = "Live.CallbackAfterDestroyRoom";
-
-fn callback(url: &str, word: &str) -> Option<Callback> {
-    Some(Callback {
-        url: url.into(),
-        commands: vec![word.into()],
-    })
-}
-
-fn token(value: &str, enabled: bool) -> Option<TokenBody> {
-    Some(TokenBody {
-        token: value.into(),
-        enabled,
-    })
-}
-
-/// Eight kinds in turn: create; update the URL; update the words; delete; nothing; create
-/// callback and token; change the token only; delete callback and token.
-fn live_state() -> State {
-    let apps = (0..APPS).map(|i| {
-        let (callback, token) = match i % 8 {
-            0 | 5 => (None, None),
-            1 => (callback("https://old.example.com/live", CREATE_ROOM), None),
-            2 => (callback(WANT_URL, DESTROY_ROOM), None),
-            3 | 4 => (callback(WANT_URL, CREATE_ROOM), None),
-            6 => (callback(WANT_URL, CREATE_ROOM), token(OLD_TOKEN, false)),
-            _ => (callback(WANT_URL, CREATE_ROOM), token(OLD_TOKEN, true)),
-        };
-        let app = AppState {
-            callback,
-            token,
-            ..AppState::new(SECRET_KEY)
-        };
-        (FIRST + i, app)
-    });
-    State {
-        apps: apps.collect(),
-    }
-}
-
-fn desired_yaml(endpoint: &str) -> String {
-    let mut yaml = format!("version: 1\ndefaults:\n  endpoint: {endpoint}\napps:\n");
-    let want = format!("{{url: {WANT_URL}, commands: [{CREATE_ROOM}]}}");
-    for i in 0..APPS {
-        let (callback, token) = match i % 8 {
-            0..=2 | 4 => (want.as_str(), None),
-            3 => ("absent", None),
-            5 | 6 => (
-                want.as_str(),
-                Some("{value_env: SOAK_TOKEN, enabled: true}"),
-            ),
-            _ => ("absent", Some("absent")),
-        };
-        yaml.push_str(&format!(
-            "  app-{i:03}:\n    sdkappid: {}\n    callback: {callback}\n",
-            FIRST + i
-        ));
-        if let Some(token) = token {
-            yaml.push_str(&format!("    token: {token}\n"));
-        }
-    }
-    yaml
-}
 
 /// Runs livehook with default settings, off the runtime's worker threads. The binary is the
 /// copy `main` made, so that a rebuild during the long soak cannot swap it mid-way.
@@ -107,7 +42,7 @@ async fn livehook(dir: &Path, args: &[&str]) -> (Output, Duration) {
             .current_dir(&dir)
             .env_clear()
             .env("TIM_SECRET_KEY", SECRET_KEY)
-            .env("SOAK_TOKEN", NEW_TOKEN)
+            .env(TOKEN_ENV, NEW_TOKEN)
             .args(&args)
             .output()
             .expect("livehook runs");
@@ -164,7 +99,7 @@ struct RunResult {
 
 async fn one_run(dir: &Path, reference: &Decisions) -> RunResult {
     let faulty = Emulator::start(
-        live_state(),
+        live_state(SECRET_KEY, OLD_TOKEN),
         Options {
             fault_rate: FAULT_RATE,
             fault_seed: None,
@@ -283,7 +218,7 @@ async fn main() {
     );
     let dir = tempfile::tempdir().expect("a temporary directory");
     std::fs::copy(common::livehook_bin(), dir.path().join("livehook")).expect("livehook copied");
-    let clean = Emulator::start(live_state(), Options::default())
+    let clean = Emulator::start(live_state(SECRET_KEY, OLD_TOKEN), Options::default())
         .await
         .expect("the emulator starts");
     std::fs::write(

@@ -22,6 +22,7 @@ mod saved_plan_forgery;
 mod secrets;
 mod snapshot_audit;
 mod soak;
+mod soak_scenario;
 mod support;
 mod tls;
 mod token;

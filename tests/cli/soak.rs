@@ -23,13 +23,9 @@ use std::time::{Duration, Instant};
 use livehook::emulator::{Emulator, FaultKind, Options, RecordedRequest, State};
 use serde_json::Value;
 
-use crate::support::{
-    CREATE_ROOM, DESTROY_ROOM, SECRET_KEY, SOAK_OLD_TOKEN, SOAK_TOKEN, callback, live_app,
-    start_emulator, stderr, stdout, token,
-};
+use crate::soak_scenario::{APPS, TOKEN_ENV, desired_yaml, live_state};
+use crate::support::{SECRET_KEY, SOAK_OLD_TOKEN, SOAK_TOKEN, start_emulator, stderr, stdout};
 
-const APPS: u64 = 200;
-const FIRST: u64 = 1_400_100_000;
 const SEED: u64 = 20_240_601;
 const FAULT_RATE: f64 = 0.3;
 /// The client's timeout in the faulty runs (`--request-timeout`). An answer that a loaded
@@ -66,74 +62,6 @@ const FAULTY_RUN_FLAGS: [&str; 8] = [
 ];
 /// The client's retries after the first attempt (`ClientOptions::default().max_retries`).
 const MAX_RETRIES: usize = 4;
-
-const WANT_URL: &str = "https://hooks.example.com/live";
-
-/// What each app starts as, and what the desired state asks: eight kinds, in turn.
-fn app_kind(i: u64) -> u64 {
-    i % 8
-}
-
-fn live_state() -> State {
-    let apps = (0..APPS).map(|i| {
-        let (cb, tok) = match app_kind(i) {
-            // create
-            0 => (None, None),
-            // update the URL
-            1 => (
-                callback("https://old.example.com/live", &[CREATE_ROOM]),
-                None,
-            ),
-            // update the command words
-            2 => (callback(WANT_URL, &[DESTROY_ROOM]), None),
-            // delete
-            3 => (callback(WANT_URL, &[CREATE_ROOM]), None),
-            // nothing to do
-            4 => (callback(WANT_URL, &[CREATE_ROOM]), None),
-            // create callback and token
-            5 => (None, None),
-            // rotate the token only
-            6 => (
-                callback(WANT_URL, &[CREATE_ROOM]),
-                token(SOAK_OLD_TOKEN, false),
-            ),
-            // delete callback and token
-            _ => (
-                callback(WANT_URL, &[CREATE_ROOM]),
-                token(SOAK_OLD_TOKEN, true),
-            ),
-        };
-        (FIRST + i, live_app(cb, tok))
-    });
-    State {
-        apps: apps.collect(),
-    }
-}
-
-fn desired_yaml(endpoint: &str) -> String {
-    let mut yaml = format!("version: 1\ndefaults:\n  endpoint: {endpoint}\napps:\n");
-    let want = format!("{{url: {WANT_URL}, commands: [{CREATE_ROOM}]}}");
-    for i in 0..APPS {
-        let (cb, tok) = match app_kind(i) {
-            0..=2 | 4 => (want.as_str(), None),
-            3 => ("absent", None),
-            5 | 6 => (
-                want.as_str(),
-                Some("{value_env: SOAK_TOKEN, enabled: true}"),
-            ),
-            _ => ("absent", Some("absent")),
-        };
-        yaml.push_str(&format!(
-            "  app-{i:03}:\n    sdkappid: {}\n    callback: {cb}\n",
-            FIRST + i
-        ));
-        if let Some(tok) = tok {
-            yaml.push_str(&format!("    token: {tok}\n"));
-        }
-    }
-    yaml
-}
-
 /// Runs livehook off the runtime's worker threads, so the in-process emulators keep serving.
 /// A run still going after [`RUN_BOUND`] is killed, so a hang fails the test at the bound.
 async fn run(dir: &Path, args: &[&str]) -> (Output, Duration) {
@@ -146,7 +74,7 @@ async fn run(dir: &Path, args: &[&str]) -> (Output, Duration) {
             .current_dir(&dir)
             .env_clear()
             .env("TIM_SECRET_KEY", SECRET_KEY)
-            .env("SOAK_TOKEN", SOAK_TOKEN)
+            .env(TOKEN_ENV, SOAK_TOKEN)
             .args(&args)
             .timeout(RUN_BOUND)
             .output()
@@ -215,8 +143,8 @@ async fn start(state: State, fault_rate: f64) -> Emulator {
 async fn plan_and_apply_under_thirty_percent_faults_converge_without_writing_twice() {
     let soak_started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
-    let clean = start(live_state(), 0.0).await;
-    let faulty = start(live_state(), FAULT_RATE).await;
+    let clean = start(live_state(SECRET_KEY, SOAK_OLD_TOKEN), 0.0).await;
+    let faulty = start(live_state(SECRET_KEY, SOAK_OLD_TOKEN), FAULT_RATE).await;
     std::fs::write(
         dir.path().join("clean.yaml"),
         desired_yaml(&clean.base_url()),
