@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use livehook::emulator::{Emulator, Options, RecordedRequest};
 use serde_json::Value;
-use soak_scenario::{APPS, TOKEN_ENV, desired_yaml, live_state};
+use soak_scenario::{APPS, VALUE_ENV, desired_yaml, live_state};
 
 const FAULT_RATE: f64 = 0.3;
 /// Made-up values for the emulator's apps and the token variable.
@@ -42,7 +42,7 @@ async fn livehook(dir: &Path, args: &[&str]) -> (Output, Duration) {
             .current_dir(&dir)
             .env_clear()
             .env("TIM_SECRET_KEY", SECRET_KEY)
-            .env(TOKEN_ENV, NEW_TOKEN)
+            .env(VALUE_ENV, NEW_TOKEN)
             .args(&args)
             .output()
             .expect("livehook runs");

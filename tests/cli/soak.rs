@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use livehook::emulator::{Emulator, FaultKind, Options, RecordedRequest, State};
 use serde_json::Value;
 
-use crate::soak_scenario::{APPS, TOKEN_ENV, desired_yaml, live_state};
+use crate::soak_scenario::{APPS, VALUE_ENV, desired_yaml, live_state};
 use crate::support::{SECRET_KEY, SOAK_OLD_TOKEN, SOAK_TOKEN, start_emulator, stderr, stdout};
 
 const SEED: u64 = 20_240_601;
@@ -74,7 +74,7 @@ async fn run(dir: &Path, args: &[&str]) -> (Output, Duration) {
             .current_dir(&dir)
             .env_clear()
             .env("TIM_SECRET_KEY", SECRET_KEY)
-            .env(TOKEN_ENV, SOAK_TOKEN)
+            .env(VALUE_ENV, SOAK_TOKEN)
             .args(&args)
             .timeout(RUN_BOUND)
             .output()

@@ -10,7 +10,7 @@ pub const APPS: u64 = 200;
 pub const FIRST: u64 = 1_400_100_000;
 pub const WANT_URL: &str = "https://hooks.example.com/live";
 /// The variable the desired state names for the token's value.
-pub const TOKEN_ENV: &str = "SOAK_TOKEN";
+pub const VALUE_ENV: &str = "SOAK_TOKEN";
 const CREATE_ROOM: &str = "Live.CallbackAfterCreateRoom";
 const DESTROY_ROOM: &str = "Live.CallbackAfterDestroyRoom";
 
@@ -66,7 +66,7 @@ pub fn live_state(secret_key: &str, old_token: &str) -> State {
 pub fn desired_yaml(endpoint: &str) -> String {
     let mut yaml = format!("version: 1\ndefaults:\n  endpoint: {endpoint}\napps:\n");
     let want = format!("{{url: {WANT_URL}, commands: [{CREATE_ROOM}]}}");
-    let managed_token = format!("{{value_env: {TOKEN_ENV}, enabled: true}}");
+    let managed_token = format!("{{value_env: {VALUE_ENV}, enabled: true}}");
     for i in 0..APPS {
         let (callback, token) = match app_kind(i) {
             0..=2 | 4 => (want.as_str(), None),
