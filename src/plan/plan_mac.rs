@@ -40,9 +40,10 @@ pub enum WeakKey {
 impl std::fmt::Display for WeakKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            WeakKey::WrongLength(n) => write!(
+            // Not even the length is told: it is a fact about a secret.
+            WeakKey::WrongLength(_) => write!(
                 f,
-                "holds {n} characters, not a secret key of {KEY_HEX_DIGITS} hex digits"
+                "does not hold a secret key of {KEY_HEX_DIGITS} hex digits"
             ),
             WeakKey::NotHex => f.write_str("does not hold a secret key (hex digits only)"),
         }
@@ -84,9 +85,11 @@ fn keyed(record: &Value, key: &Secret) -> Hmac<Sha256> {
     mac
 }
 
-/// Lowercase hex to bytes; `None` for anything else, which then matches no MAC.
+/// Lowercase hex, as [`app_mac`] writes it, to bytes; `None` for anything else (upper case,
+/// signs, odd length), which then matches no MAC.
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    let lowercase_hex = text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    if text.len() % 2 != 0 || !lowercase_hex {
         return None;
     }
     (0..text.len())
