@@ -229,7 +229,7 @@ pub async fn apply_app(client: &Client, job: &Job) -> AppOutcome {
     match write(client, job, decision, &mut steps).await {
         Ok(()) => {}
         Err(error) => {
-            debug!(app = %plan.name, sdkappid = plan.sdkappid, command = %error.command(), outcome = %error.detail(), "app failed; its remaining calls are not sent");
+            debug!(app = %plan.name, sdkappid = plan.sdkappid, command = %error.command(), outcome = %crate::render::escape::text(&error.detail()), "app failed; its remaining calls are not sent");
             return AppOutcome::new(plan, steps, Status::Failed(AppError::from(&error)));
         }
     }

@@ -11,6 +11,7 @@ use serde_json::Value;
 use tracing::debug;
 
 use super::{CallError, Client, Target};
+use crate::render::escape;
 use crate::tim::errors::ErrorClass;
 use crate::tim::wire::{Command, Envelope};
 
@@ -76,7 +77,7 @@ impl Client {
                 }
                 Err(error) => error,
             };
-            debug!(%command, sdkappid, attempt, outcome = %error.detail(), request_id = error.request_id().map(tracing::field::display), duration_ms, waited_ms, "HTTP attempt");
+            debug!(%command, sdkappid, attempt, outcome = %escape::text(&error.detail()), request_id = error.request_id().map(|id| tracing::field::display(escape::text(id))), duration_ms, waited_ms, "HTTP attempt");
             if !command.is_read() && error.outcome_unknown() {
                 debug!(%command, sdkappid, "the answer to a write was lost: not re-sent, the caller reads back first");
                 return Err(error);
