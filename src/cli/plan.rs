@@ -72,11 +72,14 @@ pub fn run(args: &PlanArgs, streams: &mut Streams) -> Result<Outcome, CliError> 
     })
 }
 
-fn gate_name(gate: FailOn) -> &'static str {
-    match gate {
-        FailOn::Delete => "delete",
-        FailOn::Change => "change",
-    }
+/// The gate's name as `--fail-on` spells it.
+fn gate_name(gate: FailOn) -> String {
+    use clap::ValueEnum;
+    let value = gate.to_possible_value();
+    value
+        .expect("every gate is a possible value")
+        .get_name()
+        .to_owned()
 }
 
 /// The report in the chosen format. Only `text` carries colour; the others are for machines and

@@ -133,6 +133,10 @@ impl Session {
 /// Logs, once per endpoint, whether requests go through a proxy and which (never its user name
 /// or password), since a proxy picked up from the environment is otherwise invisible.
 fn log_routes(credentials: &[Credentials]) {
+    // Finding a proxy reads the environment per endpoint: only worth it when it is logged.
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return;
+    }
     let endpoints: std::collections::BTreeSet<&str> = credentials
         .iter()
         .map(|c| c.target.base_url.as_str())
