@@ -87,6 +87,19 @@ pub fn same_length_placeholder(s: &str) -> Cow<'_, str> {
         '\r' => next != Some('\n'),
         c => is_unsafe(c),
     };
+    // Checked first without copying: every desired-state file goes through here when loaded,
+    // and almost none has a character to replace.
+    let mut chars = s.chars().peekable();
+    let clean = loop {
+        match chars.next() {
+            None => break true,
+            Some(c) if unsafe_char(c, chars.peek().copied()) => break false,
+            Some(_) => {}
+        }
+    };
+    if clean {
+        return Cow::Borrowed(s);
+    }
     let mut chars = s.chars().peekable();
     let mut out = String::with_capacity(s.len());
     let mut changed = false;
