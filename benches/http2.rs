@@ -7,7 +7,7 @@
 //! The emulator runs in this process (its library, as `livehook emulator --tls-cert` runs it),
 //! with a CA and certificate made at start; livehook trusts the CA through `SSL_CERT_FILE`. A
 //! wrong answer panics; a missed target is reported, not fatal, since timings depend on the
-//! machine.
+//! machine. `cargo bench` writes the report to `benches/RESULTS.md`.
 
 mod common;
 
@@ -16,7 +16,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{median, ms, print_table, verdict};
+use common::{Report, median, ms, verdict};
 use livehook::emulator::{AppState, Emulator, Options, State};
 use livehook::tim::wire::Callback;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
@@ -151,6 +151,7 @@ fn measure(
 
 fn main() {
     let (apps, runs) = if common::quick() { (16, 1) } else { (1_000, 5) };
+    let mut report = Report::start("http2", "HTTP/2 and TLS (`cargo bench --bench http2`)");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -160,7 +161,6 @@ fn main() {
     let tls = pki(dir.path());
     let mut http1_only = (*tls).clone();
     http1_only.alpn_protocols = vec![b"http/1.1".to_vec()];
-    eprintln!("load average {}", common::load_average());
     let rows = [
         measure(
             &runtime,
@@ -199,7 +199,7 @@ fn main() {
             ]
         })
         .collect();
-    print_table(
+    report.table(
         &[
             "transport",
             "apps",
@@ -214,5 +214,16 @@ fn main() {
         ],
         &table,
     );
-    println!("load average {}", common::load_average());
+    report.blank();
+    for row in &rows {
+        report.line(common::ratio_at_most(
+            &format!(
+                "{} apps at P={PARALLELISM} over {}, wall time to the ideal,",
+                apps, row.label
+            ),
+            row.wall.as_secs_f64() / ideal.as_secs_f64(),
+            TARGET_RATIO,
+        ));
+    }
+    report.publish();
 }

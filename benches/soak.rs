@@ -7,7 +7,8 @@
 //!   (still under faults) shows no changes;
 //! - every planned write took effect exactly once, and nothing was sent after it had.
 //!
-//! Prints one line per run and the count of runs that held. `cargo bench --bench soak`; set
+//! Prints one line per run and the count of runs that held; `cargo bench` writes the summary to
+//! `benches/RESULTS.md`. `cargo bench --bench soak`; set
 //! `SOAK_RUNS` for fewer runs. Not part of `cargo test` (a run takes tens of seconds: the
 //! default 10 s request timeout cuts off each stalled answer); `cargo test --benches` runs one.
 
@@ -212,10 +213,8 @@ async fn main() {
         Err(_) => 20,
     };
     let started = Instant::now();
-    println!(
-        "unseeded soak: {APPS} apps, faults {FAULT_RATE}, {runs} runs; load average {}",
-        common::load_average()
-    );
+    let mut report = common::Report::start("soak", "Unseeded soak (`cargo bench --bench soak`)");
+    eprintln!("unseeded soak: {APPS} apps, faults {FAULT_RATE}, {runs} runs");
     let dir = tempfile::tempdir().expect("a temporary directory");
     std::fs::copy(common::livehook_bin(), dir.path().join("livehook")).expect("livehook copied");
     let clean = Emulator::start(live_state(SECRET_KEY, OLD_TOKEN), Options::default())
@@ -260,18 +259,25 @@ async fn main() {
     };
     let (plan_median, plan_max) = walls(|r| r.plan);
     let (apply_median, apply_max) = walls(|r| r.apply);
-    println!(
-        "plan under faults: median {}, max {}; apply: median {}, max {}",
+    report.line(format!(
+        "{APPS} apps, faults injected into {:.0}% of requests with no seed, {runs} runs.",
+        FAULT_RATE * 100.0
+    ));
+    report.blank();
+    report.line(format!(
+        "Wall times under faults: plan median {}, max {}; apply median {}, max {}.",
         secs(plan_median),
         secs(plan_max),
         secs(apply_median),
         secs(apply_max)
-    );
-    println!(
-        "unseeded soak: {held}/{runs} runs held ({} in all; load average {})",
+    ));
+    report.blank();
+    report.line(format!(
+        "target: every run holds: {held}/{runs} runs held ({} in all): {}",
         secs(started.elapsed()),
-        common::load_average()
-    );
+        common::verdict(held == runs)
+    ));
+    report.publish();
     if held != runs {
         std::process::exit(1);
     }

@@ -207,7 +207,9 @@ fn text_keeping_line_ends(s: &str) -> Cow<'_, str> {
 /// the cursor or reorders a line when the document is shown. Every such character can only be
 /// inside a string, where a `\u` escape is valid.
 pub fn json_document(json: String) -> String {
-    if !json.chars().any(is_unsafe) {
+    // `\n` is the pretty printer's layout (serde_json escapes every line break inside a
+    // string), so a document without anything else to escape is returned as it is, not copied.
+    if !json.chars().any(|c| c != '\n' && is_unsafe(c)) {
         return json;
     }
     let mut out = String::with_capacity(json.len() + 16);

@@ -1,6 +1,7 @@
 //! Integration tests: one binary (so it links once) with a module per concern. They run the real
 //! `livehook` binary and, where a server is needed, the emulator in-process on 127.0.0.1:0.
 
+mod alloc_budget;
 mod answer_tampering;
 mod apply;
 mod ci_formats;
