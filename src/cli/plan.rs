@@ -22,9 +22,11 @@ pub fn run(args: &PlanArgs, streams: &mut Streams) -> Result<Outcome, CliError> 
     })?;
     // The report comes first, so that a plan that cannot be saved (an app failed) still shows
     // why.
-    let _ = streams
-        .out
-        .write_all(report(&plans, args.format).as_bytes());
+    let _ = match args.format {
+        // Written as it is serialised, not held whole: the largest report by far.
+        Format::Json => render::json::write(&plans, &mut streams.out),
+        format => streams.out.write_all(report(&plans, format).as_bytes()),
+    };
     if args.format == Format::Github {
         append_step_summary(&plans, streams);
     }

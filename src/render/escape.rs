@@ -209,19 +209,88 @@ fn text_keeping_line_ends(s: &str) -> Cow<'_, str> {
 pub fn json_document(json: String) -> String {
     // `\n` is the pretty printer's layout (serde_json escapes every line break inside a
     // string), so a document without anything else to escape is returned as it is, not copied.
-    if !json.chars().any(|c| c != '\n' && is_unsafe(c)) {
+    if !json.chars().any(is_unsafe_in_json) {
         return json;
     }
     let mut out = String::with_capacity(json.len() + 16);
+    push_json_escaped(&mut out, &json);
+    out
+}
+
+fn is_unsafe_in_json(c: char) -> bool {
+    c != '\n' && is_unsafe(c)
+}
+
+fn push_json_escaped(out: &mut String, json: &str) {
     for c in json.chars() {
-        // serde_json already escapes C0 controls; `\n` here is the layout of the pretty printer.
-        if is_unsafe(c) && c != '\n' {
+        if is_unsafe_in_json(c) {
             let _ = write!(out, "\\u{:04x}", c as u32);
         } else {
             out.push(c);
         }
     }
-    out
+}
+
+/// [`json_document`] for a document written piece by piece (`serde_json::to_writer`), so that a
+/// large report is never held whole in memory. A character split across two writes is held back
+/// until it is complete.
+pub struct JsonWriter<W: std::io::Write> {
+    inner: W,
+    /// The start of a character whose remaining bytes have not been written yet.
+    partial: Vec<u8>,
+}
+
+impl<W: std::io::Write> JsonWriter<W> {
+    pub fn new(inner: W) -> Self {
+        JsonWriter {
+            inner,
+            partial: Vec::new(),
+        }
+    }
+
+    fn write_text(&mut self, text: &str) -> std::io::Result<()> {
+        if !text.chars().any(is_unsafe_in_json) {
+            return self.inner.write_all(text.as_bytes());
+        }
+        let mut escaped = String::with_capacity(text.len() + 16);
+        push_json_escaped(&mut escaped, text);
+        self.inner.write_all(escaped.as_bytes())
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for JsonWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.partial.is_empty()
+            && let Ok(text) = std::str::from_utf8(buf)
+        {
+            self.write_text(text)?;
+            return Ok(buf.len());
+        }
+        self.partial.extend_from_slice(buf);
+        let held = std::mem::take(&mut self.partial);
+        let complete = match std::str::from_utf8(&held) {
+            Ok(_) => held.len(),
+            Err(e) if e.error_len().is_none() => e.valid_up_to(),
+            // Not UTF-8 at all (serde_json never writes that): shown as replacement characters.
+            Err(_) => {
+                return self
+                    .write_text(&String::from_utf8_lossy(&held))
+                    .map(|()| buf.len());
+            }
+        };
+        let text = std::str::from_utf8(&held[..complete]).expect("checked above");
+        self.write_text(text)?;
+        self.partial = held[complete..].to_vec();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let held = std::mem::take(&mut self.partial);
+        if !held.is_empty() {
+            self.write_text(&String::from_utf8_lossy(&held))?;
+        }
+        self.inner.flush()
+    }
 }
 
 fn longest_backtick_run(s: &str) -> usize {
@@ -273,6 +342,22 @@ mod tests {
         assert!(!escaped.chars().any(is_unsafe), "{escaped}");
         let back: String = serde_json::from_str(&escaped).unwrap();
         assert_eq!(back, "a\u{202e}\u{85}\u{1b}\n");
+    }
+
+    #[test]
+    fn json_written_piece_by_piece_is_escaped_like_the_whole_document() {
+        use std::io::Write as _;
+        let json = serde_json::to_string_pretty(&["a\u{202e}b", "\u{85}é\u{2028}"]).unwrap();
+        let expected = json_document(json.clone());
+        // Every split, including inside a multi-byte character.
+        for cut in 0..json.len() {
+            let mut out = Vec::new();
+            let mut writer = JsonWriter::new(&mut out);
+            writer.write_all(&json.as_bytes()[..cut]).unwrap();
+            writer.write_all(&json.as_bytes()[cut..]).unwrap();
+            writer.flush().unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), expected, "cut at {cut}");
+        }
     }
 
     #[test]
