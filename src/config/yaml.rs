@@ -306,7 +306,7 @@ impl Builder {
             return Err(bad_value(span));
         };
         if self.expects_key() {
-            let name = scalar_key_name(&scalar);
+            let name = scalar_key_name(scalar);
             if anchor > 0 {
                 let anchored = Anchored {
                     value: Value::String(name.clone()),
@@ -317,7 +317,7 @@ impl Builder {
             }
             return self.set_key(name, span);
         }
-        let value = scalar_to_json(&scalar, span.clone())?;
+        let value = scalar_to_json(scalar, span.clone())?;
         let place = self.next_place();
         let first_span = self.spans.len();
         self.finish_node(value, place, span, anchor, first_span, 0);
@@ -472,10 +472,11 @@ impl Builder {
     }
 }
 
-/// The name a scalar key stands for: `1400`, `"1400"` and `'1400'` all name `1400`.
-fn scalar_key_name(scalar: &Scalar<'_>) -> String {
+/// The name a scalar key stands for: `1400`, `"1400"` and `'1400'` all name `1400`. Takes the
+/// scalar by value so that the parser's own string is kept rather than copied.
+fn scalar_key_name(scalar: Scalar<'_>) -> String {
     match scalar {
-        Scalar::String(s) => s.to_string(),
+        Scalar::String(s) => s.into_owned(),
         Scalar::Integer(i) => i.to_string(),
         Scalar::Boolean(b) => b.to_string(),
         Scalar::FloatingPoint(f) => f.to_string(),
@@ -546,11 +547,11 @@ fn bad_value(span: Range<usize>) -> YamlError {
     }
 }
 
-fn scalar_to_json(scalar: &Scalar<'_>, span: Range<usize>) -> Result<Value, YamlError> {
+fn scalar_to_json(scalar: Scalar<'_>, span: Range<usize>) -> Result<Value, YamlError> {
     Ok(match scalar {
         Scalar::Null => Value::Null,
-        Scalar::Boolean(b) => Value::Bool(*b),
-        Scalar::Integer(i) => Value::Number((*i).into()),
+        Scalar::Boolean(b) => Value::Bool(b),
+        Scalar::Integer(i) => Value::Number(i.into()),
         Scalar::FloatingPoint(f) => match Number::from_f64(f.into_inner()) {
             Some(n) => Value::Number(n),
             None => {
@@ -561,7 +562,7 @@ fn scalar_to_json(scalar: &Scalar<'_>, span: Range<usize>) -> Result<Value, Yaml
                 });
             }
         },
-        Scalar::String(s) => Value::String(s.to_string()),
+        Scalar::String(s) => Value::String(s.into_owned()),
     })
 }
 
@@ -673,13 +674,13 @@ mod tests {
         use saphyr::{LoadableYamlNode, Yaml};
         fn json(node: &Yaml<'_>) -> Value {
             match node {
-                Yaml::Value(scalar) => scalar_to_json(scalar, 0..0).unwrap(),
+                Yaml::Value(scalar) => scalar_to_json(scalar.clone(), 0..0).unwrap(),
                 Yaml::Sequence(items) => Value::Array(items.iter().map(json).collect()),
                 Yaml::Mapping(entries) => Value::Object(
                     entries
                         .iter()
                         .map(|(k, v)| match k {
-                            Yaml::Value(key) => (scalar_key_name(key), json(v)),
+                            Yaml::Value(key) => (scalar_key_name(key.clone()), json(v)),
                             other => panic!("unexpected key {other:?}"),
                         })
                         .collect(),

@@ -88,7 +88,11 @@ pub fn same_length_placeholder(s: &str) -> Cow<'_, str> {
         c => is_unsafe(c),
     };
     // Checked first without copying: every desired-state file goes through here when loaded,
-    // and almost none has a character to replace.
+    // and almost none has a character to replace. Printable ASCII, tabs and line feeds (most
+    // files, byte for byte) are safe without decoding characters.
+    if s.bytes().all(|b| matches!(b, b' '..=b'~' | b'\t' | b'\n')) {
+        return Cow::Borrowed(s);
+    }
     let mut chars = s.chars().peekable();
     let clean = loop {
         match chars.next() {
