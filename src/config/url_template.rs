@@ -2,14 +2,13 @@
 //! receivers that do not check Tencent's signature often take a key in the query, and that key
 //! must stay out of git, plans and pull-request comments. `$$` writes a literal `$`.
 //!
-//! A template is what files, plans and exports show; only [`UrlTemplate::resolve`] sees the
-//! values, and [`UrlTemplate::mask`] turns a live URL back into a template-shaped text that shows
-//! no secret.
-//!
-//! Not wired in yet: desired-state files do not accept `${NAME}` (a `$` in a URL is sent as
-//! written), and only [`may_hold_secret`] is used, by `export`'s warning about live URLs.
+//! A template is what files, plans and exports show (its `Display` is the text as written); only
+//! [`UrlTemplate::resolve`] sees the values, and [`UrlTemplate::mask`] turns a live URL back into
+//! a template-shaped text that shows no secret.
 
 use std::fmt;
+
+use super::model::is_env_name;
 
 /// One piece of a template: text as written (`$$` already turned into `$`), or a variable.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,23 +23,48 @@ pub struct UrlTemplate {
     parts: Vec<Part>,
 }
 
-/// Why a URL is not a valid template; the byte offset is into the URL as written.
+/// Why a URL is not a valid template; `at` is the byte offset of the `$` in the URL as written.
+/// The wording never repeats what follows the `$`: it may be a value pasted in by mistake.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
-    #[error("`$` at byte {0} starts neither `${{NAME}}` nor `$$` (write `$$` for a literal `$`)")]
+    #[error("`$` starts neither `${{NAME}}` nor `$$`")]
     LoneDollar(usize),
-    #[error("`${{` at byte {0} is not closed by `}}`")]
+    #[error("`${{` is not closed by `}}`")]
     Unclosed(usize),
-    #[error(
-        "`${{{name}}}` at byte {at} is not a variable name (letters, digits and `_`, not starting with a digit)"
-    )]
-    BadName { at: usize, name: String },
+    #[error("`${{…}}` does not hold an environment variable name")]
+    BadName(usize),
+}
+
+impl TemplateError {
+    /// The byte offset of the `$` in the URL as written.
+    pub fn at(&self) -> usize {
+        match *self {
+            TemplateError::LoneDollar(at)
+            | TemplateError::Unclosed(at)
+            | TemplateError::BadName(at) => at,
+        }
+    }
+
+    /// What to do about it, in one sentence.
+    pub fn help(&self) -> &'static str {
+        match self {
+            TemplateError::LoneDollar(_) => {
+                "write `$$` for a literal `$`, or `${NAME}` for the value of environment variable NAME"
+            }
+            TemplateError::Unclosed(_) => "close the reference: `${NAME}`",
+            TemplateError::BadName(_) => {
+                "a name is letters, digits and `_`, not starting with a digit, e.g. `${HOOK_KEY}`"
+            }
+        }
+    }
 }
 
 /// What stands for a secret that cannot be told apart in a live URL.
 pub const MASKED: &str = "(sensitive)";
 
 impl UrlTemplate {
+    /// Reads `${NAME}` references and `$$`; any other `$` is an error, so that a URL written
+    /// before templates existed is not sent with a piece silently missing.
     pub fn parse(text: &str) -> Result<UrlTemplate, TemplateError> {
         let mut parts = Vec::new();
         let mut literal = String::new();
@@ -55,11 +79,8 @@ impl UrlTemplate {
             } else if let Some(tail) = after.strip_prefix('{') {
                 let close = tail.find('}').ok_or(TemplateError::Unclosed(offset))?;
                 let name = &tail[..close];
-                if !is_variable_name(name) {
-                    return Err(TemplateError::BadName {
-                        at: offset,
-                        name: name.to_owned(),
-                    });
+                if !is_env_name(name) {
+                    return Err(TemplateError::BadName(offset));
                 }
                 if !literal.is_empty() {
                     parts.push(Part::Text(std::mem::take(&mut literal)));
@@ -90,8 +111,17 @@ impl UrlTemplate {
         names
     }
 
+    /// Whether the URL needs the environment: a template without variables is a plain URL (with
+    /// any `$$` read as `$`).
     pub fn has_variables(&self) -> bool {
         self.parts.iter().any(|p| matches!(p, Part::Variable(_)))
+    }
+
+    /// The URL with every variable replaced by `0`, for checks of its shape that need no value:
+    /// `0` is a valid host, port and path segment alike.
+    pub fn with_placeholders(&self) -> String {
+        self.resolve(|_| Some("0".to_owned()))
+            .expect("every variable has a placeholder")
     }
 
     /// The URL to send, with every variable replaced by `lookup`'s value; `Err` lists the
@@ -123,7 +153,9 @@ impl UrlTemplate {
         self.mask_by_shape(live).unwrap_or_else(|| mask_query(live))
     }
 
-    fn mask_by_shape(&self, live: &str) -> Option<String> {
+    /// The template's text when `live` has its shape (its text parts, in order, with something in
+    /// each variable's place), `None` otherwise: what `export` writes for such a URL.
+    pub fn mask_by_shape(&self, live: &str) -> Option<String> {
         let mut shown = String::new();
         let mut rest = live;
         let mut parts = self.parts.iter().peekable();
@@ -188,14 +220,6 @@ fn escape_dollars(text: &str) -> String {
     text.replace('$', "$$")
 }
 
-fn is_variable_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,14 +259,17 @@ mod tests {
             UrlTemplate::parse("https://h/${X"),
             Err(TemplateError::Unclosed(10))
         );
-        assert!(matches!(
+        assert_eq!(
             UrlTemplate::parse("https://h/${1X}"),
-            Err(TemplateError::BadName { at: 10, .. })
-        ));
-        assert!(matches!(
-            UrlTemplate::parse("https://h/${}"),
-            Err(TemplateError::BadName { .. })
-        ));
+            Err(TemplateError::BadName(10))
+        );
+        assert_eq!(
+            UrlTemplate::parse("https://h/$$${}"),
+            Err(TemplateError::BadName(12))
+        );
+        // What follows the `$` may be a pasted value: never repeated.
+        let error = UrlTemplate::parse("https://h/?k=${s3cr3t-value}").unwrap_err();
+        assert!(!error.to_string().contains("s3cr3t"), "{error}");
     }
 
     #[test]

@@ -101,6 +101,11 @@ pub fn plan_annotations(plans: &[AppPlan]) -> Vec<Annotation> {
                             origin.url.as_ref().or(callback_line),
                             format!("callback url changes from {} to {}", before.url, after.url),
                         ));
+                    } else if change.url_value_change().is_some() {
+                        out.push(warn(
+                            origin.url.as_ref().or(callback_line),
+                            format!("the sensitive value in callback url {} changes", after.url),
+                        ));
                     }
                 }
                 for word in change.added_commands() {

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use livehook::config::{App, Location, Managed, Origin, Position, TokenSpec};
 use livehook::plan::token::{LiveToken, TokenState};
-use livehook::plan::{Action, LiveState, decide, same_callback};
+use livehook::plan::{Action, Desired, LiveState, decide, same_callback};
 use livehook::tim::region::Region;
 use livehook::tim::usersig::{self, SigFields, VerifyError};
 use livehook::tim::wire::{Callback, Command};
@@ -174,7 +174,7 @@ proptest! {
             url: want_url.clone(),
             commands: want_words.clone(),
         });
-        let plan = decide(&app(Some(desired)), Ok(live), None).decision.unwrap();
+        let plan = decide(&app(Some(desired)), Ok(live), Desired::default()).decision.unwrap();
         let change = plan.callback.expect("a managed callback has a change");
         let (added, removed, kept) =
             (change.added_commands(), change.removed_commands(), change.kept_commands());
@@ -211,14 +211,14 @@ proptest! {
         words in words(),
     ) {
         let desired = Managed::Present(Callback { url: want_url.clone(), commands: words.clone() });
-        let plan = decide(&app(Some(desired)), Ok(LiveState::default()), None).decision.unwrap();
+        let plan = decide(&app(Some(desired)), Ok(LiveState::default()), Desired::default()).decision.unwrap();
         let change = plan.callback.expect("managed");
         prop_assert_eq!(plan.action, Action::Create);
         prop_assert_eq!(set(&change.added_commands()), set(&words));
         prop_assert!(change.removed_commands().is_empty() && change.kept_commands().is_empty());
 
         let live = LiveState { callback: Some(Callback { url: want_url, commands: words.clone() }), ..LiveState::default() };
-        let plan = decide(&app(Some(Managed::Absent)), Ok(live), None).decision.unwrap();
+        let plan = decide(&app(Some(Managed::Absent)), Ok(live), Desired::default()).decision.unwrap();
         let change = plan.callback.expect("managed");
         prop_assert_eq!(plan.action, Action::Delete);
         prop_assert_eq!(set(&change.removed_commands()), set(&words));
@@ -243,9 +243,10 @@ proptest! {
         let live = LiveState {
             callback: live_callback.map(|(url, commands)| Callback { url, commands }),
             token: if spec.is_some() { live_token.clone() } else { LiveToken::NotRead },
+            ..LiveState::default()
         };
         let fingerprint = desired.clone().flatten();
-        let plan = decide(&app_with_token(callback, spec), Ok(live), fingerprint.as_ref()).decision.unwrap();
+        let plan = decide(&app_with_token(callback, spec), Ok(live), Desired { token: fingerprint.as_ref(), ..Desired::default() }).decision.unwrap();
         let commands: Vec<Command> = plan.calls.iter().map(|c| c.command).collect();
         let token_calls: Vec<usize> = (0..commands.len())
             .filter(|&i| matches!(commands[i], Command::SetCallbackToken | Command::DeleteCallbackToken))

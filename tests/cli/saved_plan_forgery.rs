@@ -254,10 +254,30 @@ async fn a_duplicated_app_is_refused() {
     assert_refused(&s, &host, &forged, "create-me");
 }
 
+/// A version 2 file reads a callback URL as the URL itself; read as a template, a `$` in it would
+/// mean something else, so it is refused rather than reinterpreted.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_version_2_plan_is_refused_with_the_reason() {
+    let (s, good, host) = planned().await;
+    let old = good.replace("\"format_version\": 3", "\"format_version\": 2");
+    std::fs::write(s.dir.path().join("old.json"), old).unwrap();
+    let output = run(&s, &["apply", "--plan", "old.json"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("is a livehook plan of format version 2; this livehook")
+            && stderr(&output).contains(
+                "reads version 3 (version 2 plans read callback urls as written, not as templates)"
+            ),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(host.connections(), 0);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_version_1_plan_is_refused_as_unauthenticated() {
     let (s, good, host) = planned().await;
-    let old = good.replace("\"format_version\": 2", "\"format_version\": 1");
+    let old = good.replace("\"format_version\": 3", "\"format_version\": 1");
     std::fs::write(s.dir.path().join("old.json"), old).unwrap();
     let output = run(&s, &["apply", "--plan", "old.json"]);
     assert_eq!(output.status.code(), Some(1));
