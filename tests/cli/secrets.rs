@@ -15,8 +15,7 @@ use livehook::emulator::{FaultKind, Options, State};
 use crate::support::{
     ALL_SECRETS, CREATE_ROOM, SECRET_KEY, SWEEP_DESIRED_TOKEN, SWEEP_LEGACY_TOKEN,
     SWEEP_LIVE_TOKEN, SWEEP_OLD_URL_KEY, SWEEP_OTHER_TOKEN, SWEEP_OTHER_URL_KEY, SWEEP_URL_KEY,
-    WRONG_KEY, callback, live_app, livehook, start_emulator,
-    stdout, token,
+    WRONG_KEY, callback, live_app, livehook, start_emulator, stdout, token,
 };
 
 fn state() -> State {
@@ -210,10 +209,8 @@ fn no_command_or_format_leaks_a_key_usersig_or_token_even_with_debug_logs() {
         ("HOOK_TOKEN", SWEEP_DESIRED_TOKEN),
         ("HOOK_KEY", SWEEP_URL_KEY),
     ];
-    let env_no_token: Vec<(&str, &str)> = vec![
-        ("TIM_SECRET_KEY", SECRET_KEY),
-        ("HOOK_KEY", SWEEP_URL_KEY),
-    ];
+    let env_no_token: Vec<(&str, &str)> =
+        vec![("TIM_SECRET_KEY", SECRET_KEY), ("HOOK_KEY", SWEEP_URL_KEY)];
     let env_no_url_key: Vec<(&str, &str)> = vec![
         ("TIM_SECRET_KEY", SECRET_KEY),
         ("HOOK_TOKEN", SWEEP_DESIRED_TOKEN),
