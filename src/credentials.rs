@@ -276,3 +276,69 @@ fn unsendable(url: &str) -> Option<&'static str> {
 fn non_empty_var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Location, Origin, Position};
+    use crate::tim::region::Region;
+    use crate::tim::wire::Callback;
+
+    fn app(name: &str, url: &str) -> App {
+        App {
+            name: name.into(),
+            sdkappid: 1,
+            location: Location::Region(Region::Singapore),
+            identifier: "administrator".into(),
+            secret_key_env: "K".into(),
+            callback: Some(Managed::Present(Callback {
+                url: url.into(),
+                commands: vec!["Live.CallbackAfterCreateRoom".into()],
+            })),
+            token: None,
+            origin: Origin::at(Position {
+                file: "t.yaml".into(),
+                line: 1,
+                column: 1,
+            }),
+        }
+    }
+
+    #[test]
+    fn url_variables_are_resolved_checked_and_named_with_their_apps() {
+        let key = |_: u64| Some("k".to_owned());
+        // Unset (this name is set by no environment).
+        let apps = [
+            app("a", "https://h/?k=${LIVEHOOK_TEST_UNSET_URL_VARIABLE}"),
+            app("b", "https://h/${LIVEHOOK_TEST_UNSET_URL_VARIABLE}"),
+        ];
+        let missing = resolve(&apps, None, key).unwrap_err();
+        assert_eq!(missing.len(), 1);
+        assert_eq!(
+            missing[0].message(),
+            "environment variable LIVEHOOK_TEST_UNSET_URL_VARIABLE is not set (needed by apps `a`, `b`)"
+        );
+        // Without variables: sent as written, `$$` as `$`, compared as it is (no fingerprint).
+        let plain = resolve(&[app("c", "https://h/?c=$$5")], None, key).unwrap();
+        let url = plain[0].callback_url.as_ref().unwrap();
+        assert_eq!(url.resolved.expose(), "https://h/?c=$5");
+        assert!(url.fingerprint.is_none() && plain[0].desired().url_fingerprint.is_none());
+    }
+
+    #[test]
+    fn a_value_that_breaks_the_url_is_named_without_its_position() {
+        assert_eq!(
+            unsendable("https://h/?k=a b"),
+            Some("its value holds whitespace")
+        );
+        assert_eq!(
+            unsendable("https://u:p@h/"),
+            Some("its value puts a user name or password before the host")
+        );
+        assert_eq!(
+            unsendable("ftp://h/"),
+            Some("only http:// and https:// are allowed")
+        );
+        assert_eq!(unsendable("https://h/?k=abc"), None);
+    }
+}

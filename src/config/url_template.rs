@@ -148,9 +148,30 @@ impl UrlTemplate {
 
     /// `live` shown without the secrets this template puts into it: where `live` has the
     /// template's shape, each variable's span becomes `${NAME}`; where it does not, the secret
-    /// parts cannot be told apart, so userinfo and the whole query are masked.
+    /// parts cannot be told apart, so userinfo and the whole query are masked, and the path too
+    /// when a variable sits in it (the whole URL when one sits in the host).
     pub fn mask(&self, live: &str) -> String {
-        self.mask_by_shape(live).unwrap_or_else(|| mask_query(live))
+        self.mask_by_shape(live)
+            .unwrap_or_else(|| self.mask_components(live))
+    }
+
+    fn mask_components(&self, live: &str) -> String {
+        // Where the variables sit, read from the template filled with a marker.
+        const MARKER: &str = "livehookvariable";
+        let filled = self
+            .resolve(|_| Some(MARKER.to_owned()))
+            .ok()
+            .and_then(|text| url::Url::parse(&text).ok());
+        let (Some(filled), Ok(mut url)) = (filled, url::Url::parse(live)) else {
+            return MASKED.to_owned();
+        };
+        if filled.host_str().unwrap_or_default().contains(MARKER) {
+            return MASKED.to_owned();
+        }
+        if filled.path().contains(MARKER) && !url.cannot_be_a_base() {
+            url.set_path(&format!("/{MASKED}"));
+        }
+        mask_parts(url)
     }
 
     /// The template's text when `live` has its shape (its text parts, in order, with something in
@@ -194,18 +215,17 @@ impl fmt::Display for UrlTemplate {
     }
 }
 
-/// A live URL with userinfo and the query replaced by [`MASKED`], for URLs whose secret parts
-/// cannot be located (and for `export`'s warning decisions).
-pub fn mask_query(live: &str) -> String {
-    let Ok(mut url) = url::Url::parse(live) else {
-        return MASKED.to_owned();
-    };
+/// `url` with userinfo, the query and the fragment replaced by [`MASKED`].
+fn mask_parts(mut url: url::Url) -> String {
     if !url.username().is_empty() || url.password().is_some() {
         let _ = url.set_username(MASKED);
         let _ = url.set_password(None);
     }
     if url.query().is_some() {
         url.set_query(Some(MASKED));
+    }
+    if url.fragment().is_some() {
+        url.set_fragment(Some(MASKED));
     }
     url.to_string()
 }
@@ -279,6 +299,41 @@ mod tests {
             t.mask("https://bot@h/tim?key=s3cr3t&a=1"),
             "https://${USER}@h/tim?key=${HOOK_KEY}&a=1"
         );
+    }
+
+    #[test]
+    fn a_secret_in_the_path_or_host_masks_the_path_or_everything() {
+        let path = UrlTemplate::parse("https://h/${HOOK_KEY}/in").unwrap();
+        assert_eq!(
+            path.mask("https://h/abc/elsewhere?x=1"),
+            "https://h/(sensitive)?(sensitive)"
+        );
+        assert_eq!(path.mask("https://h/abc/in"), "https://h/${HOOK_KEY}/in");
+        let host = UrlTemplate::parse("https://${HOOK_KEY}.example.com/in").unwrap();
+        assert_eq!(host.mask("https://abc.other.com/x"), MASKED);
+        assert_eq!(
+            host.mask("https://abc.example.com/in"),
+            "https://${HOOK_KEY}.example.com/in"
+        );
+        // Two variables side by side cannot be told apart.
+        let both = UrlTemplate::parse("https://h/?k=${A}${B}").unwrap();
+        assert_eq!(both.mask("https://h/?k=xy"), "https://h/?(sensitive)");
+        assert_eq!(
+            MASKED,
+            UrlTemplate::parse("https://h/?k=${A}")
+                .unwrap()
+                .mask("not a url")
+        );
+    }
+
+    #[test]
+    fn placeholders_keep_the_shape_of_the_url() {
+        let t = UrlTemplate::parse("https://${HOST}:${PORT}/p?k=${K}&c=$$1").unwrap();
+        assert_eq!(t.with_placeholders(), "https://0:0/p?k=0&c=$1");
+        assert!(crate::config::parse_http_url(&t.with_placeholders()).is_ok());
+        assert_eq!(t.variables(), ["HOST", "PORT", "K"]);
+        assert_eq!(t.to_string(), "https://${HOST}:${PORT}/p?k=${K}&c=$$1");
+        assert_eq!(UrlTemplate::parse(&t.to_string()).unwrap(), t);
     }
 
     #[test]

@@ -605,6 +605,52 @@ mod tests {
         assert_eq!(change.kept_commands(), ["X.CallbackA"]);
     }
 
+    fn decide_with(app: &App, live: Result<LiveState, AppError>, desired: Desired) -> Decision {
+        decide(app, live, desired).decision.unwrap()
+    }
+
+    #[test]
+    fn a_secret_url_is_compared_by_fingerprint_and_a_doubled_dollar_as_one() {
+        let template = "https://h/?k=${K}";
+        let mut masked = live(template, &["X.CallbackA"]);
+        masked.url_fingerprint = Some("hmac-sha256:aa".into());
+        let want = |fingerprint| Desired {
+            url_fingerprint: Some(fingerprint),
+            ..Desired::default()
+        };
+        let same = decide_with(
+            &app(spec(template, &["X.CallbackA"])),
+            Ok(masked.clone()),
+            want("hmac-sha256:aa"),
+        );
+        assert_eq!(same.action, Action::NoOp);
+        let change = decide_with(
+            &app(spec(template, &["X.CallbackA"])),
+            Ok(masked.clone()),
+            want("hmac-sha256:bb"),
+        );
+        assert_eq!(change.action, Action::Update);
+        let callback = change.callback.unwrap();
+        assert_eq!(
+            callback.url_value_change(),
+            Some(("hmac-sha256:aa", "hmac-sha256:bb"))
+        );
+        // The body shows the template; apply sends the resolved URL from the credentials.
+        assert_eq!(change.calls[0].body["Url"], template);
+        // A live URL with a fingerprint enters the live state's digest.
+        assert_ne!(
+            masked.fingerprint(),
+            live(template, &["X.CallbackA"]).fingerprint()
+        );
+
+        let p = decide_with(
+            &app(spec("https://h/?cost=$$5", &["X.CallbackA"])),
+            Ok(live("https://h/?cost=$5", &["X.CallbackA"])),
+            Desired::default(),
+        );
+        assert_eq!(p.action, Action::NoOp);
+    }
+
     #[test]
     fn fingerprint_ignores_command_order_but_not_content() {
         let a = live("https://a", &["X.CallbackA", "X.CallbackB"]).fingerprint();

