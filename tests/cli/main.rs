@@ -26,6 +26,7 @@ mod soak_scenario;
 mod support;
 mod tls;
 mod token;
+mod trusted_endpoints;
 mod url_secrets;
 mod usage;
 mod validate;
