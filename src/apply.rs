@@ -557,6 +557,25 @@ mod tests {
             .collect()
     }
 
+    #[test]
+    fn a_read_back_whose_url_differs_only_in_its_secret_says_so_by_fingerprint() {
+        let template = "https://want/hook?k=${K}";
+        let live = LiveState {
+            callback: Some(body(template)),
+            url_fingerprint: Some("hmac-sha256:aaaa1111".into()),
+            ..LiveState::default()
+        };
+        let desired = plan::Desired {
+            url_fingerprint: Some("hmac-sha256:bbbb2222"),
+            ..plan::Desired::default()
+        };
+        let decision = Decision::of(&app(template), live, desired);
+        assert_eq!(
+            differences(&decision),
+            ["callback url's sensitive value differs (sha256:aaaa1111…→bbbb2222…)"]
+        );
+    }
+
     #[tokio::test(flavor = "multi_thread")]
     async fn a_create_that_meets_100300_reads_back_and_updates() {
         // Planned against "no callback"; by the time apply runs another one exists.

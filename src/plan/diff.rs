@@ -144,11 +144,11 @@ impl Difference<'_> {
             }
             Difference::Url { from, to } => format!("callback url is \"{from}\", not \"{to}\""),
             Difference::UrlValue { from, to } if since_plan => format!(
-                "callback url's secret value changed since the plan ({})",
+                "callback url's sensitive value changed since the plan ({})",
                 short_change(from, to)
             ),
             Difference::UrlValue { from, to } => format!(
-                "callback url's secret value differs ({})",
+                "callback url's sensitive value differs ({})",
                 short_change(from, to)
             ),
             Difference::CommandsGained(words) if since_plan => {

@@ -210,21 +210,33 @@ async fn apply_sends_the_resolved_url_and_reads_it_back() {
         let live = state.apps[&sdkappid].callback.as_ref().unwrap();
         assert_eq!(live.url, resolved(URL_KEY), "{sdkappid}");
     }
-    // Apps are applied concurrently: the writes, by app.
-    let mut sent: Vec<(u64, String)> = s
+    // Apps are applied concurrently: the writes, by app, with the URL each body carried.
+    let mut sent: Vec<(u64, String, String)> = s
         .emulator
         .requests()
         .into_iter()
         .filter(|r| r.command != "get_callback")
-        .map(|r| (r.sdkappid.unwrap_or_default(), r.command))
+        .map(|r| {
+            let url = r
+                .body
+                .as_ref()
+                .and_then(|b| b["Url"].as_str())
+                .unwrap_or_default();
+            (
+                r.sdkappid.unwrap_or_default(),
+                r.command.clone(),
+                url.to_owned(),
+            )
+        })
         .collect();
     sent.sort();
+    let write = |id: u64, command: &str| (id, command.to_owned(), resolved(URL_KEY));
     assert_eq!(
         sent,
         [
-            (1400000001, "update_callback".to_string()),
-            (1400000003, "update_callback".to_string()),
-            (1400000004, "set_callback".to_string()),
+            write(1400000001, "update_callback"),
+            write(1400000003, "update_callback"),
+            write(1400000004, "set_callback"),
         ]
     );
     let again = run(&s, &["plan", "--detailed-exitcode"]);
@@ -263,7 +275,7 @@ async fn a_saved_plan_holds_fingerprints_and_is_refused_when_a_value_moves() {
     assert_eq!(output.status.code(), Some(1));
     let report = stdout(&output);
     assert!(
-        report.contains("callback url's secret value changed since the plan (sha256:"),
+        report.contains("callback url's sensitive value changed since the plan (sha256:"),
         "{report}"
     );
     assert_eq!(
