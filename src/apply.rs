@@ -448,6 +448,11 @@ pub fn differences(decision: &Decision) -> Vec<String> {
         .map(|c| {
             let secret = c.secret_url.as_ref();
             let mut found = diff::callback(c.before.as_ref(), c.after.as_ref());
+            // The texts are a live URL and a template: whether the URL differs is the change's
+            // to say.
+            if !c.url_changes() {
+                found.retain(|d| !matches!(d, diff::Difference::Url { .. }));
+            }
             found.extend(diff::url_value(
                 c.before.as_ref(),
                 c.after.as_ref(),

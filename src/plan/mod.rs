@@ -111,6 +111,18 @@ impl CallbackChange {
         (same_text && before != secret.after).then_some((before, secret.after.as_str()))
     }
 
+    /// Whether a live callback's URL changes into the desired one, by what is sent: the keyed
+    /// fingerprints for a URL with `${NAME}`, otherwise the live URL against the one the
+    /// template sends (`$$` as `$`). Reports ask this rather than compare the texts, which are a
+    /// template and a (masked) live URL.
+    pub fn url_changes(&self) -> bool {
+        match (&self.before, &self.after, &self.secret_url) {
+            (Some(_), Some(_), Some(secret)) => secret.before.as_deref() != Some(&secret.after),
+            (Some(before), Some(after), None) => before.url != sent_url(&after.url),
+            _ => false,
+        }
+    }
+
     /// Words only in `after`, sorted.
     pub fn added_commands(&self) -> Vec<String> {
         difference(self.after.as_ref(), self.before.as_ref())
@@ -350,28 +362,22 @@ fn decide_callback(
         }),
         _ => None,
     };
-    let action = match (&live.callback, &after) {
-        (None, None) => Action::NoOp,
-        (None, Some(_)) => Action::Create,
-        (Some(_), None) => Action::Delete,
-        (Some(live_callback), Some(want)) => {
-            let same_url = match &secret_url {
-                Some(secret) => secret.before.as_deref() == Some(secret.after.as_str()),
-                None => live.url_fingerprint.is_none() && live_callback.url == sent_url(&want.url),
-            };
-            if same_url && same_commands(live_callback, want) {
-                Action::NoOp
-            } else {
-                Action::Update
-            }
-        }
-    };
-    CallbackChange {
-        action,
+    let mut change = CallbackChange {
+        action: Action::NoOp,
         before: live.callback.clone(),
         after,
         secret_url,
-    }
+    };
+    change.action = match (&change.before, &change.after) {
+        (None, None) => Action::NoOp,
+        (None, Some(_)) => Action::Create,
+        (Some(_), None) => Action::Delete,
+        (Some(before), Some(after)) if !change.url_changes() && same_commands(before, after) => {
+            Action::NoOp
+        }
+        (Some(_), Some(_)) => Action::Update,
+    };
+    change
 }
 
 /// The URL a desired template without `${NAME}` sends: its text with `$$` read as `$` (a text

@@ -126,10 +126,10 @@ fn callback_summary(change: &CallbackChange) -> String {
         Action::Delete => "callback deleted".into(),
         Action::Update => {
             let mut parts = Vec::new();
-            if change.before.as_ref().map(|b| &b.url) != change.after.as_ref().map(|a| &a.url) {
-                parts.push("url changed".to_string());
-            } else if change.url_value_change().is_some() {
+            if change.url_value_change().is_some() {
                 parts.push("url's sensitive value changed".to_string());
+            } else if change.url_changes() {
+                parts.push("url changed".to_string());
             }
             let (added, removed) = (
                 change.added_commands().len(),
@@ -272,10 +272,6 @@ fn diff_lines(change: &CallbackChange) -> String {
     };
     let _ = writeln!(out, "{marker} callback:");
     match (&change.before, &change.after) {
-        (Some(before), Some(after)) if before.url != after.url => {
-            let _ = writeln!(out, "-   url: {}", escape::text(&before.url));
-            let _ = writeln!(out, "+   url: {}", escape::text(&after.url));
-        }
         (Some(_), Some(after)) if change.url_value_change().is_some() => {
             let (from, to) = change.url_value_change().unwrap_or_default();
             let _ = writeln!(
@@ -284,6 +280,10 @@ fn diff_lines(change: &CallbackChange) -> String {
                 escape::text(&after.url),
                 token::short_change(from, to)
             );
+        }
+        (Some(before), Some(after)) if change.url_changes() => {
+            let _ = writeln!(out, "-   url: {}", escape::text(&before.url));
+            let _ = writeln!(out, "+   url: {}", escape::text(&after.url));
         }
         (_, Some(c)) | (Some(c), None) => {
             let _ = writeln!(out, "{marker}   url: {}", escape::text(&c.url));

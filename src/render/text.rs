@@ -183,7 +183,7 @@ fn callback_body(out: &mut String, change: &CallbackChange) {
                     quoted(&after.url),
                     token::short_change(from, to)
                 );
-            } else if before.url == after.url {
+            } else if !change.url_changes() {
                 let _ = writeln!(out, "        url      = {}", quoted(&after.url));
             } else {
                 let (old, new) = url_diff(&before.url, &after.url);

@@ -364,6 +364,23 @@ apps:
     assert_eq!(url(1400000002), "https://h.example.com/p?cost=$5");
     let again = run(&s, &["plan", "--detailed-exitcode"]);
     assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
+    // Only the commands move: the URL (`$5` live, `$$5` written) is no change.
+    s.emulator.update_state(|state| {
+        let app = state.apps.get_mut(&1400000002).unwrap();
+        app.callback = callback("https://h.example.com/p?cost=$5", &[]);
+    });
+    let commands = stdout(&run(&s, &["plan", "--target", "plain"]));
+    assert!(
+        commands.contains("        url      = \"https://h.example.com/p?cost=$$5\"\n"),
+        "{commands}"
+    );
+    assert!(!commands.contains("->"), "{commands}");
+    let markdown = stdout(&run(
+        &s,
+        &["plan", "--target", "plain", "--format", "markdown"],
+    ));
+    assert!(!markdown.contains("url changed"), "{markdown}");
+    run(&s, &["apply", "--auto-approve"]);
 
     let export = run_with(&s, &["export"], None);
     let exported = stdout(&export);
