@@ -273,12 +273,18 @@ fn diff_lines(change: &CallbackChange) -> String {
     let _ = writeln!(out, "{marker} callback:");
     match (&change.before, &change.after) {
         (Some(_), Some(after)) if change.url_value_change().is_some() => {
+            // The same text on both sides: the keyed fingerprints tell the values apart.
             let (from, to) = change.url_value_change().unwrap_or_default();
+            let url = escape::text(&after.url);
             let _ = writeln!(
                 out,
-                "~   url: {}  # sensitive value changed, {}",
-                escape::text(&after.url),
-                token::short_change(from, to)
+                "-   url: {url}  # sensitive value {}",
+                token::short(from)
+            );
+            let _ = writeln!(
+                out,
+                "+   url: {url}  # sensitive value {}",
+                token::short(to)
             );
         }
         (Some(before), Some(after)) if change.url_changes() => {

@@ -103,11 +103,8 @@ async fn every_plan_format_shows_the_template_and_a_new_value_as_a_fingerprint()
         same["after"]["url_fingerprint"]
     );
 
-    for format in ["markdown", "github"] {
-        let output = run(&s, &["plan", "--format", format]);
-        assert_eq!(output.status.code(), Some(0), "{format}");
-        assert!(stdout(&output).contains("${HOOK_KEY}"), "{format}");
-    }
+    let markdown = run(&s, &["plan", "--format", "markdown"]);
+    insta::assert_snapshot!("url_secrets_plan_markdown", masked(&s, &stdout(&markdown)));
     let github = stdout(&run(&s, &["plan", "--format", "github"]));
     assert!(
         github.contains("the sensitive value in callback url"),
