@@ -46,7 +46,9 @@ pub fn run(args: &ApplyArgs, streams: &mut Streams) -> Result<Outcome, CliError>
         .clone()
         .filter(|_| args.emulator_persist);
     let rt = runtime();
-    let session = rt.block_on(Session::start(seed, persist_to, args.client.options()))?;
+    let session = rt
+        .block_on(Session::start(seed, persist_to, args.client.options()))?
+        .trusting(args.client.trusted_endpoints());
     let outcome = match input {
         Input::Desired(apps) => apply_desired(&rt, &session, apps, args, streams),
         Input::Saved(path, saved) => apply_saved(&rt, &session, &path, &saved, args, streams),
@@ -145,8 +147,7 @@ fn apply_saved(
     for (((app, credentials), live), saved_app) in
         apps.into_iter().zip(credentials).zip(live).zip(&saved.apps)
     {
-        let desired_token = credentials.token.as_ref().map(|t| &t.state);
-        match saved::recheck(saved_app, &app, live, desired_token) {
+        match saved::recheck(saved_app, &app, live, credentials.desired()) {
             Recheck::Moved {
                 plan,
                 planned,

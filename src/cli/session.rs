@@ -14,6 +14,7 @@ use crate::credentials::{self, Credentials, MissingVariable, VariableKind};
 use crate::emulator::{Emulator, Options, State};
 use crate::plan::{self, AppError, AppPlan, LiveState};
 use crate::tim::client::{Client, ClientOptions};
+use crate::trusted_endpoints::TrustedEndpoints;
 
 /// A multi-threaded Tokio runtime for commands that talk HTTP. Failing to start one means the
 /// process cannot create threads; nothing sensible can follow.
@@ -28,6 +29,8 @@ pub(super) fn runtime() -> tokio::runtime::Runtime {
 pub(super) struct Session {
     pub emulator: Option<Emulator>,
     pub client: Client,
+    /// Where apps' requests may go; only Tencent's domains and loopback unless widened.
+    trusted: TrustedEndpoints,
 }
 
 impl Session {
@@ -68,13 +71,36 @@ impl Session {
             "HTTP client ready"
         );
         let client = Client::new(client_options).map_err(|e| CliError::new(e.to_string()))?;
-        Ok(Session { emulator, client })
+        Ok(Session {
+            emulator,
+            client,
+            trusted: TrustedEndpoints::default(),
+        })
+    }
+
+    /// Also trusts the endpoints the command line allows.
+    pub fn trusting(self, trusted: TrustedEndpoints) -> Session {
+        Session { trusted, ..self }
     }
 
     /// Resolves every app's secret key and token before any request is sent. With the emulator,
     /// every app is sent there, and an app its state file lists takes the file's key.
     pub fn credentials(&self, apps: &[App]) -> Result<Vec<Credentials>, CliError> {
         let base_url = self.emulator.as_ref().map(Emulator::base_url);
+        // Under `--emulator` no request leaves the process, whatever endpoints the apps name.
+        if base_url.is_none() {
+            self.trusted.check(apps).map_err(|untrusted| {
+                CliError::many(
+                    untrusted
+                        .iter()
+                        .map(|u| Problem {
+                            message: u.message(),
+                            help: Some(u.help()),
+                        })
+                        .collect(),
+                )
+            })?;
+        }
         // One snapshot for all apps: `state()` copies the whole state.
         let state = self.emulator.as_ref().map(Emulator::state);
         let emulator_key = |sdkappid: u64| {
@@ -118,7 +144,7 @@ impl Session {
             .iter()
             .zip(&credentials)
             .zip(live)
-            .map(|((app, c), live)| plan::decide(app, live, c.token.as_ref().map(|t| &t.state)))
+            .map(|((app, c), live)| plan::decide(app, live, c.desired()))
             .collect();
         Ok((credentials, plans))
     }
@@ -189,17 +215,23 @@ fn missing_variables(missing: &[MissingVariable]) -> CliError {
             help: None,
         })
         .collect();
-    let keys = missing.iter().any(|m| m.kind == VariableKind::SecretKey);
-    let tokens = missing.iter().any(|m| m.kind == VariableKind::Token);
-    let help = match (keys, tokens) {
-        (true, false) => {
+    let has = |kind| missing.iter().any(|m| m.kind == kind);
+    let urls = has(VariableKind::CallbackUrl);
+    let help = match (has(VariableKind::SecretKey), has(VariableKind::Token)) {
+        (true, false) if !urls => {
             "export each app's secret key (from the Chat console) in its variable; no request was sent"
         }
-        (false, _) => {
+        (false, true) if !urls => {
             "export each webhook token (1 to 128 characters) in the variable its `value_env` names; no request was sent"
         }
-        (true, true) => {
+        (true, true) if !urls => {
             "export each app's secret key (from the Chat console) and each webhook token (1 to 128 characters) in their variables; no request was sent"
+        }
+        (false, false) => {
+            "export each variable a callback url names as `${NAME}`, with a value that keeps it a valid URL; no request was sent"
+        }
+        _ => {
+            "export each variable named above: secret keys (from the Chat console), webhook tokens (1 to 128 characters) and the `${NAME}`s of callback urls; no request was sent"
         }
     };
     CliError::many(problems).with_help(help)

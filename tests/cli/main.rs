@@ -27,6 +27,8 @@ mod soak_scenario;
 mod support;
 mod tls;
 mod token;
+mod trusted_endpoints;
+mod url_secrets;
 mod usage;
 mod validate;
 mod write_safety;

@@ -66,6 +66,11 @@ secrets! {
     SWEEP_OTHER_TOKEN = "sweepOther-0a9cXk3";
     SWEEP_LIVE_TOKEN = "sweepLive-77b3Pw5";
     SWEEP_LEGACY_TOKEN = "sweepLegacy-c5e0Jm8";
+    /// The leak sweep: the secret in the callback URL (`${HOOK_KEY}`), the one live before, and
+    /// one put in the variable after a saved plan.
+    SWEEP_URL_KEY = "sweepUrlKey-4e9dRt2";
+    SWEEP_OLD_URL_KEY = "sweepOldUrl-b81cVn6";
+    SWEEP_OTHER_URL_KEY = "sweepOtherUrl-07aFq9";
 
     /// Answer tampering: the token a tampering proxy sees and echoes.
     TAMPERING_TOKEN = "tok-TAMPERED-5d0c8e21a9";
@@ -82,9 +87,18 @@ secrets! {
     /// Export's distinct token variables: the live tokens of `prod-sg` and `prod_sg`.
     CLASH_DASH_TOKEN = "token-of-prod-dash-5c1e";
     CLASH_UNDERSCORE_TOKEN = "token-of-prod-underscore-9a7b";
+    /// Secrets in callback URLs: the value of `${HOOK_KEY}`, the live one it replaces, one put
+    /// in the variable after a saved plan, and a live URL's secret of another shape.
+    URL_KEY = "urlKey-3b7e1c94";
+    URL_OLD_KEY = "urlOld-5a2d8f61";
+    URL_NEW_KEY = "urlNew-9c4e0b27";
+    URL_ELSEWHERE_KEY = "urlElse-1f6a3d85";
     /// Proxies: the user name and password in the proxy's URL, which no output may show.
     PROXY_USER = "proxyUser-e4c1";
     PROXY_PASSWORD = "proxyPass-9b27Hx";
+    /// A public value that happens to have a key's shape (64 hex digits: the SHA-256 of
+    /// `test`), which a forger can sign a saved plan with.
+    PUBLIC_KEY_SHAPED = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 }
 
 /// Its administrator account (Tencent's default).
