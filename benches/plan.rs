@@ -43,9 +43,10 @@ const TARGET_RSS_MIB: f64 = 40.0;
 /// Peak RSS per app: (RSS at 5,000 apps - RSS at 1,000 apps) / 4,000, at P=64.
 const TARGET_RSS_SLOPE_KIB: f64 = 5.0;
 const TARGET_VALIDATE_5000_MS: f64 = 100.0;
-/// The curl loop over the largest size runs only if the bench would still end within this
-/// (cargo bench as a whole must stay under 10 minutes on a 2-core machine).
-const BUDGET: Duration = Duration::from_secs(420);
+/// The curl loop over a size runs only if the bench would still end within this (`cargo bench`
+/// as a whole should stay within about 8 minutes on a 2-core machine): the loop over 5,000 apps
+/// alone takes nearly three minutes, so it is skipped.
+const BUDGET: Duration = Duration::from_secs(240);
 
 struct Config {
     sizes: &'static [u64],
@@ -413,7 +414,7 @@ fn report_figures(
     );
     if let Some((apps, projected)) = skipped {
         report.line(format!(
-            "curl loop over {apps} apps skipped: projected {:.0} s would break the 10-minute budget",
+            "curl loop over {apps} apps skipped: projected {:.0} s would break the bench's time budget",
             projected.as_secs_f64()
         ));
     }
