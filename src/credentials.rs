@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::{App, Managed};
+use crate::config::{App, Managed, TokenSpec};
 use crate::plan::token::{self, TokenState};
 use crate::tim::MAX_TOKEN_CHARS;
 use crate::tim::client::{Secret, Target};
@@ -109,15 +109,10 @@ pub fn resolve(
         }
         // Checked even when the key is missing, so that one run names every missing variable.
         let token_value = match &app.token {
-            Some(Managed::Present(spec)) => match non_empty_var(&spec.value_env) {
-                Some(value) if value.chars().count() > MAX_TOKEN_CHARS => {
-                    let problem = Problem::TooLong(value.chars().count());
+            Some(Managed::Present(spec)) => match token_variable(spec) {
+                Ok(value) => Some((value, spec.enabled)),
+                Err(problem) => {
                     problems.push((VariableKind::Token, spec.value_env.clone(), problem));
-                    None
-                }
-                Some(value) => Some((value, spec.enabled)),
-                None => {
-                    problems.push((VariableKind::Token, spec.value_env.clone(), Problem::Unset));
                     None
                 }
             },
@@ -161,6 +156,51 @@ pub fn resolve(
                 apps,
             })
             .collect())
+    }
+}
+
+/// The token Tencent signs an app's callbacks with: its `value_env` variable's value when the
+/// token is managed and enabled (`None` otherwise), for `livehook probe`, which needs no secret
+/// key. A variable that is unset or too long is the same error as for plan and apply.
+pub fn signing_tokens(apps: &[App]) -> Result<Vec<Option<Secret>>, Vec<MissingVariable>> {
+    let mut missing: BTreeMap<(String, Problem), Vec<String>> = BTreeMap::new();
+    let mut tokens = Vec::with_capacity(apps.len());
+    for app in apps {
+        let token = match &app.token {
+            Some(Managed::Present(spec)) if spec.enabled => match token_variable(spec) {
+                Ok(value) => Some(Secret::new(value)),
+                Err(problem) => {
+                    let key = (spec.value_env.clone(), problem);
+                    missing.entry(key).or_default().push(app.name.clone());
+                    None
+                }
+            },
+            _ => None,
+        };
+        tokens.push(token);
+    }
+    if missing.is_empty() {
+        return Ok(tokens);
+    }
+    Err(missing
+        .into_iter()
+        .map(|((variable, problem), apps)| MissingVariable {
+            variable,
+            kind: VariableKind::Token,
+            problem,
+            apps,
+        })
+        .collect())
+}
+
+/// A token's value from its `value_env` variable, or what is wrong with the variable.
+fn token_variable(spec: &TokenSpec) -> Result<String, Problem> {
+    match non_empty_var(&spec.value_env) {
+        Some(value) if value.chars().count() > MAX_TOKEN_CHARS => {
+            Err(Problem::TooLong(value.chars().count()))
+        }
+        Some(value) => Ok(value),
+        None => Err(Problem::Unset),
     }
 }
 

@@ -203,6 +203,8 @@ pub struct AppPlan {
     pub decision: Result<Decision, AppError>,
     /// Where the app is declared, for annotations that point at the YAML.
     pub origin: Origin,
+    /// With `--probe`, how the receiver at a created or changed URL answered a probe.
+    pub probe: Option<crate::probe::ProbeResult>,
 }
 
 impl AppPlan {
@@ -254,6 +256,7 @@ pub fn decide(
         endpoint: app.location.base_url(),
         decision: live.map(|live| Decision::of(app, live, desired_token)),
         origin: app.origin.clone(),
+        probe: None,
     }
 }
 

@@ -55,7 +55,7 @@ fn app(plan: &AppPlan) -> Value {
         Some(change) => (change.before.as_ref(), change.after.as_ref()),
         None => (live, live),
     };
-    json!({
+    let mut app = json!({
         "name": plan.name,
         "sdkappid": plan.sdkappid,
         "region": plan.region,
@@ -67,7 +67,12 @@ fn app(plan: &AppPlan) -> Value {
         "token": token(decision.and_then(|d| d.token.as_ref())),
         "fingerprint": decision.map(|d| &d.fingerprint),
         "error": plan.decision.as_ref().err(),
-    })
+    });
+    // Only with `--probe`, so that a plan without it is the document it always was.
+    if let Some(probe) = &plan.probe {
+        app["probe"] = super::probe::app_json(probe);
+    }
+    app
 }
 
 /// The token part: `null` when unmanaged; never the value, only its keyed fingerprint.
