@@ -109,7 +109,7 @@ impl Failure {
                 format!("the JSON answer has no numeric ErrorCode: Tencent needs {EXPECTED_ANSWER}")
             }
             Failure::ErrorCode { code, info } => {
-                format!("ErrorCode {code} (ErrorInfo {info:?}): Tencent needs ErrorCode 0")
+                format!("ErrorCode {code} (ErrorInfo \"{info}\"): Tencent needs ErrorCode 0")
             }
             Failure::TooSlow(latency) => format!(
                 "too slow: answered after {:.1} s; Tencent waits {} s",

@@ -82,6 +82,8 @@ secrets! {
     /// Export's distinct token variables: the live tokens of `prod-sg` and `prod_sg`.
     CLASH_DASH_TOKEN = "token-of-prod-dash-5c1e";
     CLASH_UNDERSCORE_TOKEN = "token-of-prod-underscore-9a7b";
+    /// Probes: the webhook token that signs them (its `Sign` is searched for as well).
+    PROBE_TOKEN = "probeToken-3e9dWq4";
     /// Proxies: the user name and password in the proxy's URL, which no output may show.
     PROXY_USER = "proxyUser-e4c1";
     PROXY_PASSWORD = "proxyPass-9b27Hx";
