@@ -104,9 +104,7 @@ pub(super) async fn probe_new_urls<'a>(
         return Ok(());
     }
     let prober = Prober::new().map_err(CliError::new)?;
-    let results = prober
-        .probe_all(targets, usize::from(parallelism))
-        .await;
+    let results = prober.probe_all(targets, usize::from(parallelism)).await;
     for (plan, result) in probed.into_iter().zip(results) {
         plan.probe = Some(result);
     }

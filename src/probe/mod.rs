@@ -108,7 +108,11 @@ impl Prober {
     }
 
     /// Sends every target's probe, at most `parallelism` at a time, in the targets' order.
-    pub async fn probe_all(&self, targets: Vec<ProbeTarget>, parallelism: usize) -> Vec<ProbeResult> {
+    pub async fn probe_all(
+        &self,
+        targets: Vec<ProbeTarget>,
+        parallelism: usize,
+    ) -> Vec<ProbeResult> {
         let shown: Vec<ProbeTarget> = targets.clone();
         let prober = self.clone();
         let results = crate::fanout::bounded(targets, parallelism, move |target| {

@@ -160,7 +160,10 @@ mod tests {
             default_command(&gift_then_room),
             Some("Live.CallbackAfterEndBattle")
         );
-        assert_eq!(default_command(&words(&["Live.CallbackBeforeSendGift"])), None);
+        assert_eq!(
+            default_command(&words(&["Live.CallbackBeforeSendGift"])),
+            None
+        );
     }
 
     #[test]

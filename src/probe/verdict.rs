@@ -96,7 +96,9 @@ impl Failure {
             Failure::Network(message) => format!("network error: {message}"),
             Failure::Redirect { status, location } => format!(
                 "redirect (HTTP {status}) to {}: Tencent does not follow redirects; configure the final URL",
-                location.as_deref().unwrap_or("nowhere (no Location header)")
+                location
+                    .as_deref()
+                    .unwrap_or("nowhere (no Location header)")
             ),
             Failure::Status(status) => format!("HTTP {status}: Tencent needs HTTP 200"),
             Failure::TooLarge => format!(

@@ -111,9 +111,11 @@ fn change_summary(plan: &AppPlan) -> String {
         .map(callback_summary)
         .into_iter()
         .chain(decision.token.as_ref().map(token_summary))
-        .chain(plan.probe.as_ref().map(|probe| {
-            format!("probe {}", super::probe::verdict_label(&probe.verdict))
-        }))
+        .chain(
+            plan.probe
+                .as_ref()
+                .map(|probe| format!("probe {}", super::probe::verdict_label(&probe.verdict))),
+        )
         .filter(|p| !p.is_empty())
         .collect();
     parts.join("; ")

@@ -52,7 +52,11 @@ pub fn text(results: &[ProbeResult]) -> String {
         details(&mut out, result, "    ");
         out.push('\n');
     }
-    let _ = writeln!(out, "{}", paint(BOLD, &format!("{}.", summary_line(results))));
+    let _ = writeln!(
+        out,
+        "{}",
+        paint(BOLD, &format!("{}.", summary_line(results)))
+    );
     out
 }
 
@@ -176,7 +180,10 @@ pub fn markdown(results: &[ProbeResult]) -> String {
         return out;
     }
     let _ = writeln!(out, "**{}**\n", summary_line(results));
-    let _ = writeln!(out, "| app | sdkappid | url | command | verdict | latency | problem |");
+    let _ = writeln!(
+        out,
+        "| app | sdkappid | url | command | verdict | latency | problem |"
+    );
     let _ = writeln!(out, "|---|---|---|---|---|---|---|");
     for result in results {
         let _ = writeln!(

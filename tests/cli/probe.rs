@@ -120,6 +120,9 @@ fn masked(text: &str, receivers: &[(&str, &str)]) -> String {
     let seconds = regex::Regex::new(r"after \d+\.\d s").unwrap();
     let date = regex::Regex::new(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ").unwrap();
     let port = regex::Regex::new(r"127\.0\.0\.1:\d+").unwrap();
+    // The fresh random token of `::stop-commands::`.
+    let stop = regex::Regex::new(r"\b[0-9a-f]{32}\b").unwrap();
+    let text = stop.replace_all(&text, "<token>");
     let text = latency.replace_all(&text, "<n> ms");
     let text = seconds.replace_all(&text, "after <n> s");
     let text = date.replace_all(&text, "<date>");
@@ -203,11 +206,20 @@ fn assert_no_token_or_sign(label: &str, text: &str, signs: &[String]) {
     let chars: Vec<char> = PROBE_TOKEN.chars().collect();
     for run in chars.windows(8) {
         let run: String = run.iter().collect();
-        assert!(!text.contains(&run), "{label} holds {run:?} of the token:\n{text}");
+        assert!(
+            !text.contains(&run),
+            "{label} holds {run:?} of the token:\n{text}"
+        );
     }
     for sign in signs {
-        assert!(!text.contains(sign.as_str()), "{label} holds a Sign:\n{text}");
-        assert!(!text.contains(&sign[..16]), "{label} holds part of a Sign:\n{text}");
+        assert!(
+            !text.contains(sign.as_str()),
+            "{label} holds a Sign:\n{text}"
+        );
+        assert!(
+            !text.contains(&sign[..16]),
+            "{label} holds part of a Sign:\n{text}"
+        );
     }
     assert!(!text.contains("Sign="), "{label} holds a query:\n{text}");
 }
@@ -217,7 +229,11 @@ async fn each_answer_gets_tencents_verdict_and_every_probe_is_shaped_as_tencents
     let r = Receiver::start().await;
     let dir = tempfile::tempdir().unwrap();
     let refused = format!("http://127.0.0.1:{}/hook", closed_port());
-    std::fs::write(dir.path().join("livehook.yaml"), verdicts_yaml(&r, &refused)).unwrap();
+    std::fs::write(
+        dir.path().join("livehook.yaml"),
+        verdicts_yaml(&r, &refused),
+    )
+    .unwrap();
 
     let output = probe(dir.path(), &["probe", "-v"]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
@@ -231,7 +247,13 @@ async fn each_answer_gets_tencents_verdict_and_every_probe_is_shaped_as_tencents
             m
         });
     let expected: std::collections::BTreeMap<String, usize> = [
-        "/ok", "/status", "/html", "/code", "/redirect", "/slow", "/unsigned",
+        "/ok",
+        "/status",
+        "/html",
+        "/code",
+        "/redirect",
+        "/slow",
+        "/unsigned",
     ]
     .iter()
     .map(|p| (p.to_string(), 1))
@@ -240,7 +262,12 @@ async fn each_answer_gets_tencents_verdict_and_every_probe_is_shaped_as_tencents
     assert_tencent_shaped(&r.only("/ok"), 1400000001, DESTROY_ROOM, Some(PROBE_TOKEN));
     assert_tencent_shaped(&r.only("/status"), 1400000002, CREATE_ROOM, None);
     assert_tencent_shaped(&r.only("/code"), 1400000004, END_BATTLE, Some(PROBE_TOKEN));
-    assert_tencent_shaped(&r.only("/redirect"), 1400000005, CREATE_ROOM, Some(PROBE_TOKEN));
+    assert_tencent_shaped(
+        &r.only("/redirect"),
+        1400000005,
+        CREATE_ROOM,
+        Some(PROBE_TOKEN),
+    );
     // A disabled token signs nothing (and its unset variable is not needed).
     assert_tencent_shaped(&r.only("/unsigned"), 1400000009, CREATE_ROOM, None);
 
@@ -249,8 +276,14 @@ async fn each_answer_gets_tencents_verdict_and_every_probe_is_shaped_as_tencents
     assert!(log.contains("probe sent"), "{log}");
     for (label, text) in [("stdout", stdout(&output)), ("stderr", log)] {
         assert_no_token_or_sign(label, &text, &signs(&[&r]));
-        assert!(!text.contains('\u{1b}'), "{label} holds a raw escape:\n{text}");
-        assert!(!text.contains('\u{202e}'), "{label} holds a raw bidi control:\n{text}");
+        assert!(
+            !text.contains('\u{1b}'),
+            "{label} holds a raw escape:\n{text}"
+        );
+        assert!(
+            !text.contains('\u{202e}'),
+            "{label} holds a raw bidi control:\n{text}"
+        );
     }
 }
 
@@ -259,21 +292,39 @@ async fn json_markdown_and_github_reports_and_the_command_flag() {
     let r = Receiver::start().await;
     let dir = tempfile::tempdir().unwrap();
     let refused = format!("http://127.0.0.1:{}/hook", closed_port());
-    std::fs::write(dir.path().join("livehook.yaml"), verdicts_yaml(&r, &refused)).unwrap();
+    std::fs::write(
+        dir.path().join("livehook.yaml"),
+        verdicts_yaml(&r, &refused),
+    )
+    .unwrap();
     let some = [
-        "--target", "a-ok", "--target", "b-status", "--target", "d-code", "--target",
+        "--target",
+        "a-ok",
+        "--target",
+        "b-status",
+        "--target",
+        "d-code",
+        "--target",
         "g-gift-only",
     ];
     let receivers = [(r.base_url.as_str(), "http://RECEIVER")];
 
-    let json = probe(dir.path(), &[&["probe", "--format", "json"][..], &some].concat());
+    let json = probe(
+        dir.path(),
+        &[&["probe", "--format", "json"][..], &some].concat(),
+    );
     assert_eq!(json.status.code(), Some(1), "{}", stderr(&json));
     let doc: Value = serde_json::from_str(&stdout(&json)).unwrap();
     assert_eq!(doc["format_version"], "1.0");
     let apps = doc["apps"].as_array().unwrap();
     assert_eq!(apps.len(), 4);
     for app in apps {
-        let keys: Vec<&str> = app.as_object().unwrap().keys().map(String::as_str).collect();
+        let keys: Vec<&str> = app
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         assert_eq!(
             keys,
             [
@@ -299,27 +350,48 @@ async fn json_markdown_and_github_reports_and_the_command_flag() {
     assert_eq!(apps[1]["problem"], "HTTP 500: Tencent needs HTTP 200");
     assert_eq!(apps[2]["command"], END_BATTLE);
     assert!(
-        apps[2]["problem"].as_str().unwrap().starts_with("ErrorCode 1 "),
+        apps[2]["problem"]
+            .as_str()
+            .unwrap()
+            .starts_with("ErrorCode 1 "),
         "{}",
         apps[2]
     );
     assert_eq!(apps[3]["verdict"], "skipped");
     assert_eq!(apps[3]["latency_ms"], Value::Null);
-    assert_eq!(doc["summary"], serde_json::json!({"ok": 1, "failed": 2, "skipped": 1}));
+    assert_eq!(
+        doc["summary"],
+        serde_json::json!({"ok": 1, "failed": 2, "skipped": 1})
+    );
 
-    let markdown = probe(dir.path(), &[&["probe", "--format", "markdown"][..], &some].concat());
+    let markdown = probe(
+        dir.path(),
+        &[&["probe", "--format", "markdown"][..], &some].concat(),
+    );
     assert_eq!(markdown.status.code(), Some(1));
     insta::assert_snapshot!("probe_markdown", masked(&stdout(&markdown), &receivers));
 
-    let github = probe(dir.path(), &[&["probe", "--format", "github"][..], &some].concat());
+    let github = probe(
+        dir.path(),
+        &[&["probe", "--format", "github"][..], &some].concat(),
+    );
     assert_eq!(github.status.code(), Some(1));
     let text = stdout(&github);
     insta::assert_snapshot!("probe_github", masked(&text, &receivers));
     // The annotations point at the failed apps' `url:` lines (inside the flow mappings here).
-    let workflow: Vec<&str> = text.lines().take_while(|l| !l.starts_with("::stop-commands::")).collect();
+    let workflow: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.starts_with("::stop-commands::"))
+        .collect();
     assert_eq!(workflow.len(), 2, "{text}");
-    assert!(workflow[0].starts_with("::error file=livehook.yaml,line=11,"), "{text}");
-    assert!(workflow[1].starts_with("::error file=livehook.yaml,line=17,"), "{text}");
+    assert!(
+        workflow[0].starts_with("::error file=livehook.yaml,line=11,"),
+        "{text}"
+    );
+    assert!(
+        workflow[1].starts_with("::error file=livehook.yaml,line=17,"),
+        "{text}"
+    );
 
     // --command sends the named word, a before-callback included, to every app probed.
     let named = probe(
@@ -348,7 +420,8 @@ async fn json_markdown_and_github_reports_and_the_command_flag() {
     let unset = livehook(dir.path(), &["probe", "--target", "a-ok"], &[]);
     assert_eq!(unset.status.code(), Some(1));
     assert!(
-        stderr(&unset).contains("environment variable PROBE_TOKEN is not set (needed by app `a-ok`)"),
+        stderr(&unset)
+            .contains("environment variable PROBE_TOKEN is not set (needed by app `a-ok`)"),
         "{}",
         stderr(&unset)
     );
@@ -447,7 +520,9 @@ apps:
 
     let json = livehook(
         dir.path(),
-        &["probe", "--format", "json", "--target", "expiring", "--target", "trusted"],
+        &[
+            "probe", "--format", "json", "--target", "expiring", "--target", "trusted",
+        ],
         &[("SSL_CERT_FILE", &bundle_var)],
     );
     assert_eq!(json.status.code(), Some(0), "{}", stderr(&json));
@@ -516,7 +591,10 @@ async fn plan_probe_shows_verdicts_and_apply_probe_writes_nothing_for_the_failin
     assert_eq!(doc["apps"][0]["probe"]["http_status"], 500);
     assert_eq!(doc["apps"][1]["probe"]["verdict"], "ok");
     let markdown = run_with(d, &["plan", "--probe", "--format", "markdown"]);
-    insta::assert_snapshot!("plan_probe_markdown", masked(&stdout(&markdown), &receivers));
+    insta::assert_snapshot!(
+        "plan_probe_markdown",
+        masked(&stdout(&markdown), &receivers)
+    );
     assert_tencent_shaped(&r.seen()[1], 1400000002, CREATE_ROOM, Some(PROBE_TOKEN));
     assert!(writes(&s.emulator).is_empty());
 

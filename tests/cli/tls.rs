@@ -28,7 +28,10 @@ impl TestPki {
 
     /// A CA and a server certificate for `names`, after `customise` (a validity period, say)
     /// has had its way with the certificate's parameters.
-    pub fn with_leaf(names: Vec<String>, customise: impl FnOnce(&mut CertificateParams)) -> TestPki {
+    pub fn with_leaf(
+        names: Vec<String>,
+        customise: impl FnOnce(&mut CertificateParams),
+    ) -> TestPki {
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         ca_params
