@@ -28,3 +28,5 @@ pub mod probe;
 pub mod render;
 /// Tencent Cloud Chat's REST protocol: wire types, error table, UserSig, regions, the client.
 pub mod tim;
+/// Which endpoints may be sent an admin UserSig: Tencent's domains, loopback, what the user allows.
+pub mod trusted_endpoints;

@@ -46,7 +46,9 @@ pub fn run(args: &ApplyArgs, streams: &mut Streams) -> Result<Outcome, CliError>
         .clone()
         .filter(|_| args.emulator_persist);
     let rt = runtime();
-    let session = rt.block_on(Session::start(seed, persist_to, args.client.options()))?;
+    let session = rt
+        .block_on(Session::start(seed, persist_to, args.client.options()))?
+        .trusting(args.client.trusted_endpoints());
     let outcome = match input {
         Input::Desired(apps) => apply_desired(&rt, &session, apps, args, streams),
         Input::Saved(path, saved) => apply_saved(&rt, &session, &path, &saved, args, streams),

@@ -291,6 +291,18 @@ pub struct ClientArgs {
     /// not wait seconds per rate-limit answer; the defaults suit Tencent).
     #[arg(long, value_name = "FACTOR", default_value_t = 1.0, value_parser = parse_scale, hide = true)]
     pub retry_backoff_scale: f64,
+
+    /// Also send requests (each carries an admin UserSig) to this endpoint when a desired-state
+    /// file or saved plan names it; repeat for several. Tencent's REST domains and loopback need
+    /// no allowance; any other endpoint is refused before any request.
+    #[arg(
+        long = "allow-endpoint",
+        value_name = "URL",
+        env = "LIVEHOOK_ALLOW_ENDPOINTS",
+        value_delimiter = ',',
+        value_parser = parse_allowed_endpoint
+    )]
+    pub allowed_endpoints: Vec<url::Url>,
 }
 
 impl Command {
@@ -320,6 +332,11 @@ impl ClientArgs {
         })
     }
 
+    /// The endpoints requests may go to besides Tencent's domains and loopback.
+    pub fn trusted_endpoints(&self) -> crate::trusted_endpoints::TrustedEndpoints {
+        crate::trusted_endpoints::TrustedEndpoints::new(self.allowed_endpoints.clone())
+    }
+
     pub fn options(&self) -> crate::tim::client::ClientOptions {
         let timeout = std::time::Duration::from_secs_f64(self.request_timeout);
         let defaults = crate::tim::client::ClientOptions::default();
@@ -335,6 +352,10 @@ impl ClientArgs {
             ..defaults
         }
     }
+}
+
+fn parse_allowed_endpoint(text: &str) -> Result<url::Url, String> {
+    crate::config::check_endpoint(text).map_err(|problem| problem.to_string())
 }
 
 fn parse_scale(text: &str) -> Result<f64, String> {

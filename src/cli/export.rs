@@ -12,12 +12,15 @@ use crate::config::model::{ENV_NAME_PATTERN, is_env_name};
 use crate::config::{self, App, Location, Origin, Position};
 use crate::export::{self, Unreadable};
 use crate::tim::region::Region;
+use crate::trusted_endpoints::TrustedEndpoints;
 
 pub fn run(args: &ExportArgs, streams: &mut Streams) -> Result<Outcome, CliError> {
     let apps = selected_apps(args, streams)?;
     let seed = load_emulator_seed(args.emulator.emulator.as_deref())?;
     let live = runtime().block_on(async {
-        let session = Session::start(seed, None, args.client.options()).await?;
+        let session = Session::start(seed, None, args.client.options())
+            .await?
+            .trusting(trusted_endpoints(args));
         let result = match session.credentials(&export::without_tokens(&apps)) {
             Ok(mut credentials) => {
                 export::read_every_token(&mut credentials);
@@ -49,6 +52,18 @@ pub fn run(args: &ExportArgs, streams: &mut Streams) -> Result<Outcome, CliError
     }
     let _ = streams.out.write_all(export::to_yaml(&exported).as_bytes());
     Ok(Outcome::Success)
+}
+
+/// The command line's `--endpoint` is as trusted as `--allow-endpoint`: both come from whoever
+/// runs livehook, not from a file.
+fn trusted_endpoints(args: &ExportArgs) -> TrustedEndpoints {
+    let mut allowed = args.client.allowed_endpoints.clone();
+    allowed.extend(
+        args.endpoint
+            .as_deref()
+            .and_then(|e| url::Url::parse(e).ok()),
+    );
+    TrustedEndpoints::new(allowed)
 }
 
 /// The apps to export: from --sdkappid (with --region or --endpoint), or from desired-state

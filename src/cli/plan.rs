@@ -15,7 +15,9 @@ pub fn run(args: &PlanArgs, streams: &mut Streams) -> Result<Outcome, CliError> 
     let seed = load_emulator_seed(args.emulator.emulator.as_deref())?;
     let (credentials, plans) = runtime().block_on(async {
         // The in-process emulator gets a copy of the state: plan never changes the user's file.
-        let session = Session::start(seed, None, args.client.options()).await?;
+        let session = Session::start(seed, None, args.client.options())
+            .await?
+            .trusting(args.client.trusted_endpoints());
         let planned = session.plan(&apps, args.parallelism.parallelism).await;
         session.shutdown().await;
         let (credentials, mut plans) = planned?;

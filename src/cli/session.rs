@@ -14,6 +14,7 @@ use crate::credentials::{self, Credentials, MissingVariable, VariableKind};
 use crate::emulator::{Emulator, Options, State};
 use crate::plan::{self, AppError, AppPlan, LiveState};
 use crate::tim::client::{Client, ClientOptions};
+use crate::trusted_endpoints::TrustedEndpoints;
 
 /// A multi-threaded Tokio runtime for commands that talk HTTP. Failing to start one means the
 /// process cannot create threads; nothing sensible can follow.
@@ -28,6 +29,8 @@ pub(super) fn runtime() -> tokio::runtime::Runtime {
 pub(super) struct Session {
     pub emulator: Option<Emulator>,
     pub client: Client,
+    /// Where apps' requests may go; only Tencent's domains and loopback unless widened.
+    trusted: TrustedEndpoints,
 }
 
 impl Session {
@@ -68,13 +71,36 @@ impl Session {
             "HTTP client ready"
         );
         let client = Client::new(client_options).map_err(|e| CliError::new(e.to_string()))?;
-        Ok(Session { emulator, client })
+        Ok(Session {
+            emulator,
+            client,
+            trusted: TrustedEndpoints::default(),
+        })
+    }
+
+    /// Also trusts the endpoints the command line allows.
+    pub fn trusting(self, trusted: TrustedEndpoints) -> Session {
+        Session { trusted, ..self }
     }
 
     /// Resolves every app's secret key and token before any request is sent. With the emulator,
     /// every app is sent there, and an app its state file lists takes the file's key.
     pub fn credentials(&self, apps: &[App]) -> Result<Vec<Credentials>, CliError> {
         let base_url = self.emulator.as_ref().map(Emulator::base_url);
+        // Under `--emulator` no request leaves the process, whatever endpoints the apps name.
+        if base_url.is_none() {
+            self.trusted.check(apps).map_err(|untrusted| {
+                CliError::many(
+                    untrusted
+                        .iter()
+                        .map(|u| Problem {
+                            message: u.message(),
+                            help: Some(u.help()),
+                        })
+                        .collect(),
+                )
+            })?;
+        }
         // One snapshot for all apps: `state()` copies the whole state.
         let state = self.emulator.as_ref().map(Emulator::state);
         let emulator_key = |sdkappid: u64| {

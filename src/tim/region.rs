@@ -77,6 +77,19 @@ impl Region {
     }
 }
 
+/// Whether `host` is one of Tencent Cloud Chat's REST hosts: a region's domain, its backup domain
+/// (`*.my-imcloud.com`, for DNS trouble), or another host under the domains Tencent's REST API
+/// is served from. A UserSig may go there without the user allowing it.
+pub fn is_tencent_rest_host(host: &str) -> bool {
+    const TENCENT_REST_DOMAINS: [&str; 2] = ["im.qcloud.com", "my-imcloud.com"];
+    let host = host.to_ascii_lowercase();
+    host == Region::China.domain()
+        || TENCENT_REST_DOMAINS.iter().any(|domain| {
+            host.strip_suffix(domain)
+                .is_some_and(|sub| sub.len() > 1 && sub.ends_with('.'))
+        })
+}
+
 impl std::fmt::Display for Region {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())

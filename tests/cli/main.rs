@@ -28,6 +28,7 @@ mod soak_scenario;
 mod support;
 mod tls;
 mod token;
+mod trusted_endpoints;
 mod usage;
 mod validate;
 mod write_safety;

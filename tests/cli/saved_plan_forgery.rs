@@ -10,8 +10,8 @@ use livehook::tim::client::Secret;
 use serde_json::{Value, json};
 
 use crate::support::{
-    APPLY_NEW_TOKEN, SECRET_KEY, Setup, assert_no_secrets, four_apps_with_tokens,
-    four_apps_with_tokens_yaml, livehook, setup, stderr, stdout,
+    APPLY_NEW_TOKEN, PUBLIC_KEY_SHAPED, SECRET_KEY, Setup, assert_no_secrets,
+    four_apps_with_tokens, four_apps_with_tokens_yaml, livehook, setup, stderr, stdout,
 };
 
 /// The value the forger knows: `HOME` as the forged plan's `secret_key_env`.
@@ -31,21 +31,21 @@ fn run(s: &Setup, args: &[&str]) -> std::process::Output {
 }
 
 /// A host the forger controls: a loopback listener that only counts connections.
-struct ForgedHost(TcpListener);
+pub(crate) struct ForgedHost(TcpListener);
 
 impl ForgedHost {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
         listener.set_nonblocking(true).unwrap();
         ForgedHost(listener)
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}", self.0.local_addr().unwrap())
     }
 
     /// Connections made so far (accepted now; the kernel queued them).
-    fn connections(&self) -> usize {
+    pub(crate) fn connections(&self) -> usize {
         std::iter::from_fn(|| self.0.accept().ok()).count()
     }
 }
@@ -170,6 +170,52 @@ async fn a_guessable_secret_key_variable_with_the_mac_recomputed_is_refused() {
     let error = assert_refused(&s, &host, &forged, "create-me");
     assert!(error.contains("HOME"), "{error}");
     assert!(error.contains("does not hold a secret key"), "{error}");
+}
+
+/// The shape rule cannot stop a forger who finds such a variable: the MAC then holds, so what
+/// keeps the UserSig and the token home is that a plan cannot pick a host that is neither
+/// Tencent's nor this machine. The forged host is reached through a proxy on loopback, which
+/// counts the connection livehook would make.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_public_key_shaped_variable_signs_but_cannot_send_anything_to_the_forgers_host() {
+    let (s, good, host) = planned().await;
+    let forged = forge(
+        &good,
+        first_app(|app| {
+            app["secret_key_env"] = json!("PUBLIC_VALUE");
+            app["location"] = json!({ "endpoint": "https://hooks.forger.example" });
+        }),
+        |plan| {
+            let key = Secret::new(PUBLIC_KEY_SHAPED.into());
+            plan.apps[0].mac = plan_mac::app_mac(&plan.mac_record(0), &key);
+        },
+    );
+    std::fs::write(s.dir.path().join("forged.json"), forged).unwrap();
+    let proxy = host.url();
+    let requests = s.emulator.requests().len();
+    let output = livehook(
+        s.dir.path(),
+        &["apply", "--plan", "forged.json"],
+        &[
+            ("TIM_SECRET_KEY", SECRET_KEY),
+            ("HOOK_TOKEN", APPLY_NEW_TOKEN),
+            ("PUBLIC_VALUE", PUBLIC_KEY_SHAPED),
+            ("HTTPS_PROXY", &proxy),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "");
+    let error = stderr(&output);
+    assert!(
+        error.contains(
+            "endpoint `https://hooks.forger.example` (named by app `create-me` in forged.json) is \
+             neither one of Tencent's REST domains nor this machine"
+        ),
+        "{error}"
+    );
+    assert_no_secrets(&output);
+    assert_eq!(s.emulator.requests().len(), requests, "a request was sent");
+    assert_eq!(host.connections(), 0, "the forged host was contacted");
 }
 
 #[tokio::test(flavor = "multi_thread")]

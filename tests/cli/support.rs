@@ -87,6 +87,9 @@ secrets! {
     /// Proxies: the user name and password in the proxy's URL, which no output may show.
     PROXY_USER = "proxyUser-e4c1";
     PROXY_PASSWORD = "proxyPass-9b27Hx";
+    /// A public value that happens to have a key's shape (64 hex digits: the SHA-256 of
+    /// `test`), which a forger can sign a saved plan with.
+    PUBLIC_KEY_SHAPED = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 }
 
 /// Its administrator account (Tencent's default).
