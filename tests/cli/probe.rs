@@ -582,7 +582,8 @@ async fn plan_probe_shows_verdicts_and_apply_probe_writes_nothing_for_the_failin
     let receivers = [(r.base_url.as_str(), "http://RECEIVER")];
     let d = s.dir.path();
 
-    let plan = run_with(d, &["plan", "--probe"]);
+    // With -v, so that the logs are searched for the token and the Sign too.
+    let plan = run_with(d, &["plan", "--probe", "-v"]);
     assert_eq!(plan.status.code(), Some(1), "{}", stderr(&plan));
     insta::assert_snapshot!("plan_probe_text", masked(&stdout(&plan), &receivers));
     let json = run_with(d, &["plan", "--probe", "--format", "json"]);
@@ -602,7 +603,7 @@ async fn plan_probe_shows_verdicts_and_apply_probe_writes_nothing_for_the_failin
     let saved = run_with(d, &["plan", "--out", "plan.json"]);
     assert_eq!(saved.status.code(), Some(0), "{}", stderr(&saved));
     let probes_before = r.seen().len();
-    let from_saved = run_with(d, &["apply", "--plan", "plan.json", "--probe"]);
+    let from_saved = run_with(d, &["apply", "--plan", "plan.json", "--probe", "-v"]);
     assert_eq!(from_saved.status.code(), Some(1), "{}", stderr(&from_saved));
     insta::assert_snapshot!(
         "apply_saved_probe_text",
@@ -619,7 +620,7 @@ async fn plan_probe_shows_verdicts_and_apply_probe_writes_nothing_for_the_failin
     );
 
     // The failing app is still to create; apply --probe refuses it again and writes nothing.
-    let apply = run_with(d, &["apply", "--probe", "--auto-approve"]);
+    let apply = run_with(d, &["apply", "--probe", "--auto-approve", "-v"]);
     assert_eq!(apply.status.code(), Some(1), "{}", stderr(&apply));
     insta::assert_snapshot!("apply_probe_text", masked(&stdout(&apply), &receivers));
     assert_eq!(writes(&s.emulator), written);
