@@ -60,12 +60,11 @@ pub fn run(args: &ProbeArgs, streams: &mut Streams) -> Result<Outcome, CliError>
         })
         .collect();
     let parallelism = usize::from(args.parallelism.parallelism);
-    let results = match targets.is_empty() {
-        true => Vec::new(),
-        false => {
-            let prober = Prober::new().map_err(CliError::new)?;
-            runtime().block_on(prober.probe_all(targets, parallelism))
-        }
+    let results = if targets.is_empty() {
+        Vec::new()
+    } else {
+        let prober = Prober::new().map_err(CliError::new)?;
+        runtime().block_on(prober.probe_all(targets, parallelism))
     };
     let report = match args.format {
         Format::Text => render::probe::text(&results),

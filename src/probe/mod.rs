@@ -25,7 +25,7 @@ pub const EXPIRY_WARNING: Duration = Duration::from_secs(14 * 24 * 60 * 60);
 pub struct ProbeTarget {
     pub name: String,
     pub sdkappid: u64,
-    /// The callback URL, as sent and shown.
+    /// The callback URL, as sent and shown (shown in every report, so it holds no secret).
     pub url: String,
     /// The command word to send; `None` when the app has no after-callback word and none was
     /// named, so that nothing is sent.
@@ -125,11 +125,9 @@ impl Prober {
             .zip(shown)
             .map(|(result, target)| {
                 result.unwrap_or_else(|| {
-                    let mut failed = unsent(target, Verdict::Skipped);
-                    failed.verdict = Verdict::Failed(Failure::Network(
-                        "the probe stopped unexpectedly (a livehook bug)".into(),
-                    ));
-                    failed
+                    let bug =
+                        Failure::Network("the probe stopped unexpectedly (a livehook bug)".into());
+                    unsent(target, Verdict::Failed(bug))
                 })
             })
             .collect()
