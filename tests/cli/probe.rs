@@ -591,12 +591,33 @@ async fn plan_probe_shows_verdicts_and_apply_probe_writes_nothing_for_the_failin
     assert_eq!(doc["apps"][0]["probe"]["verdict"], "failed");
     assert_eq!(doc["apps"][0]["probe"]["http_status"], 500);
     assert_eq!(doc["apps"][1]["probe"]["verdict"], "ok");
+    assert!(doc["apps"][1]["probe"]["latency_ms"].is_u64());
+    // A plan's GitHub annotations add an error at the failing app's `url:` line (line 7).
+    let github = run_with(d, &["plan", "--probe", "--format", "github"]);
+    assert_eq!(github.status.code(), Some(1));
+    let annotations: Vec<String> = stdout(&github)
+        .lines()
+        .filter(|l| l.starts_with("::error"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(annotations.len(), 1, "{}", stdout(&github));
+    assert!(
+        annotations[0].starts_with(
+            "::error file=livehook.yaml,line=7,col=21,title=livehook%3A the probe of bad-new failed::bad-new "
+        ),
+        "{}",
+        annotations[0]
+    );
     let markdown = run_with(d, &["plan", "--probe", "--format", "markdown"]);
     insta::assert_snapshot!(
         "plan_probe_markdown",
         masked(&stdout(&markdown), &receivers)
     );
-    assert_tencent_shaped(&r.seen()[1], 1400000002, CREATE_ROOM, Some(PROBE_TOKEN));
+    let good: Vec<Seen> = r.seen().into_iter().filter(|s| s.path == "/ok").collect();
+    assert_eq!(good.len(), 4, "plan --probe in four formats");
+    for seen in &good {
+        assert_tencent_shaped(seen, 1400000002, CREATE_ROOM, Some(PROBE_TOKEN));
+    }
     assert!(writes(&s.emulator).is_empty());
 
     // A saved plan probes again at apply time, after its stale check.
@@ -626,7 +647,7 @@ async fn plan_probe_shows_verdicts_and_apply_probe_writes_nothing_for_the_failin
     assert_eq!(writes(&s.emulator), written);
     assert!(s.emulator.state().apps[&SDKAPPID].callback.is_none());
 
-    for output in [&plan, &json, &markdown, &from_saved, &apply] {
+    for output in [&plan, &json, &github, &markdown, &from_saved, &apply] {
         for text in [stdout(output), stderr(output)] {
             assert_no_token_or_sign("output", &text, &signs(&[&r]));
         }
