@@ -240,6 +240,46 @@ mod tests {
         );
     }
 
+    /// A resolver that knows no name, as a lookup of a mistyped host fails.
+    struct NoSuchHost;
+
+    impl reqwest::dns::Resolve for NoSuchHost {
+        fn resolve(&self, _: reqwest::dns::Name) -> reqwest::dns::Resolving {
+            Box::pin(async {
+                Err::<reqwest::dns::Addrs, _>(
+                    std::io::Error::new(std::io::ErrorKind::NotFound, "no such host").into(),
+                )
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_lookup_is_dns_and_a_closed_port_is_refused() {
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .dns_resolver(std::sync::Arc::new(NoSuchHost))
+            .build()
+            .unwrap();
+        let error = client
+            .post("http://hooks.invalid/tim")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(network_failure(error), Failure::Dns);
+
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let error = client
+            .post(format!("http://127.0.0.1:{port}/tim"))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(network_failure(error), Failure::ConnectionRefused);
+    }
+
     #[test]
     fn a_slow_answer_is_worded_with_its_time() {
         assert_eq!(
