@@ -15,8 +15,8 @@ pub struct Cli {
 
     /// Log what livehook does to stderr, for debugging a run: every HTTP attempt (command,
     /// SDKAppID, attempt, outcome, duration), retries and their back-off, UserSig renewals, the
-    /// emulator's start and each app's apply steps. Never logs a secret key, UserSig, token or
-    /// request URL.
+    /// emulator's start, each app's apply steps and each probe (by its callback URL as
+    /// configured). Never logs a secret key, UserSig, token, Sign or a request's query.
     #[arg(short, long, global = true)]
     pub verbose: bool,
 
