@@ -177,6 +177,9 @@ apps:
   k-absent:
     sdkappid: 1400000011
     callback: absent
+  l-huge:
+    sdkappid: 1400000012
+    callback: {{url: {huge}, commands: [{CREATE_ROOM}]}}
 ",
         ok = r.url("/ok"),
         status = r.url("/status"),
@@ -185,6 +188,7 @@ apps:
         redirect = r.url("/redirect"),
         slow = r.url("/slow"),
         unsigned = r.url("/unsigned"),
+        huge = r.url("/huge"),
     )
 }
 

@@ -146,6 +146,11 @@ async fn answer(
             )],
         )
             .into_response(),
+        // Past the probe's 64 KiB cap: no receiver needs to say that much.
+        "/huge" => json(
+            StatusCode::OK,
+            format!("{{\"ErrorInfo\":\"{}\"}}", "a".repeat(100_000)),
+        ),
         "/slow" => {
             tokio::time::sleep(SLOW).await;
             json(StatusCode::OK, OK.into())
