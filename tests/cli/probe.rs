@@ -258,6 +258,7 @@ async fn each_answer_gets_tencents_verdict_and_every_probe_is_shaped_as_tencents
         "/redirect",
         "/slow",
         "/unsigned",
+        "/huge",
     ]
     .iter()
     .map(|p| (p.to_string(), 1))
