@@ -18,6 +18,7 @@ use crate::plan::{Action, AppPlan};
 use crate::probe::request::default_command;
 use crate::probe::{ProbeResult, ProbeSummary, ProbeTarget, Prober};
 use crate::render;
+use crate::tim::client::Secret;
 use crate::tim::command_words;
 
 pub fn run(args: &ProbeArgs, streams: &mut Streams) -> Result<Outcome, CliError> {
@@ -53,6 +54,7 @@ pub fn run(args: &ProbeArgs, streams: &mut Streams) -> Result<Outcome, CliError>
                 name: app.name.clone(),
                 sdkappid: app.sdkappid,
                 url: callback.url.clone(),
+                send_to: Secret::new(callback.url.clone()),
                 command,
                 token,
                 url_position: app.origin.url.clone(),
@@ -132,6 +134,7 @@ fn new_url_target(plan: &AppPlan, credentials: &Credentials) -> Option<ProbeTarg
         name: plan.name.clone(),
         sdkappid: plan.sdkappid,
         url: after.url.clone(),
+        send_to: Secret::new(after.url.clone()),
         command: default_command(&after.commands).map(str::to_owned),
         token,
         url_position: plan.origin.url.clone(),

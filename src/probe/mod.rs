@@ -25,8 +25,10 @@ pub const EXPIRY_WARNING: Duration = Duration::from_secs(14 * 24 * 60 * 60);
 pub struct ProbeTarget {
     pub name: String,
     pub sdkappid: u64,
-    /// The callback URL, as sent and shown (shown in every report, so it holds no secret).
+    /// The callback URL as the desired state writes it: what every report shows.
     pub url: String,
+    /// The URL the probe is sent to, which may hold secrets `url` only names; never shown.
+    pub send_to: Secret,
     /// The command word to send; `None` when the app has no after-callback word and none was
     /// named, so that nothing is sent.
     pub command: Option<String>,
@@ -142,7 +144,7 @@ impl Prober {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let built = ProbeRequest::build(&Parts {
-            url: &target.url,
+            url: target.send_to.expose(),
             sdkappid: target.sdkappid,
             command: &command,
             token: target.token.as_ref(),
@@ -152,7 +154,8 @@ impl Prober {
             Ok(request) => request,
             Err(e) => return unsent(target, Verdict::Failed(Failure::InvalidUrl(e.to_string()))),
         };
-        // The URL as configured, never the query the probe adds (it may carry the Sign).
+        // The URL as written, never the one sent (with the probe's query, which may carry the
+        // Sign).
         tracing::debug!(
             app = %escape::text(&target.name),
             url = %escape::text(&target.url),
@@ -160,11 +163,14 @@ impl Prober {
             signed = target.token.is_some(),
             "probe sent"
         );
-        let secrets: Vec<String> = target
+        let mut secrets: Vec<String> = target
             .token
             .iter()
             .flat_map(|t| [t.expose().to_owned(), request::sign(t.expose(), now_secs)])
             .collect();
+        if target.send_to.expose() != target.url {
+            secrets.push(target.send_to.expose().to_owned());
+        }
         let started = Instant::now();
         let answer = self.exchange(request).await;
         let latency = started.elapsed();
