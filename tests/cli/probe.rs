@@ -420,6 +420,17 @@ async fn json_markdown_and_github_reports_and_the_command_flag() {
         stderr(&bad)
     );
 
+    // Apps without a desired callback are not probed at all.
+    let nothing = probe(
+        dir.path(),
+        &["probe", "--target", "j-unmanaged", "--target", "k-absent"],
+    );
+    assert_eq!(nothing.status.code(), Some(0), "{}", stderr(&nothing));
+    assert_eq!(
+        stdout(&nothing),
+        "Nothing to probe. No app declares a callback URL to probe.\n"
+    );
+
     // A token variable that is unset is the same error as plan's, before anything is sent.
     let before = r.seen().len();
     let unset = livehook(dir.path(), &["probe", "--target", "a-ok"], &[]);
