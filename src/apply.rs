@@ -261,34 +261,43 @@ async fn write(
     let desired_callback = decision.callback.as_ref().and_then(|c| c.after.as_ref());
     for call in &decision.calls {
         let command = call.command;
-        let note = match command {
-            Command::SetCallbackToken => {
-                let value = job
-                    .credentials
-                    .token
-                    .as_ref()
-                    .ok_or_else(|| bug(command, "no token value was resolved for this app"))?;
-                let body = TokenBody {
-                    token: value.value.expose().to_owned(),
-                    enabled: value.state.enabled,
-                };
-                send(client, target, Write::SetToken(&body)).await?
-            }
-            Command::SetCallback | Command::UpdateCallback => {
-                let after = desired_callback
-                    .ok_or_else(|| bug(command, "the plan has no callback to write"))?;
-                if command == Command::SetCallback {
-                    create_callback(client, target, after).await?
-                } else {
-                    update_callback(client, target, after).await?
+        let note =
+            match command {
+                Command::SetCallbackToken => {
+                    let value =
+                        job.credentials.token.as_ref().ok_or_else(|| {
+                            bug(command, "no token value was resolved for this app")
+                        })?;
+                    let body = TokenBody {
+                        token: value.value.expose().to_owned(),
+                        enabled: value.state.enabled,
+                    };
+                    send(client, target, Write::SetToken(&body)).await?
                 }
-            }
-            Command::DeleteCallback => send(client, target, Write::DeleteCallback).await?,
-            Command::DeleteCallbackToken => send(client, target, Write::DeleteToken).await?,
-            Command::GetCallback | Command::GetCallbackToken => {
-                return Err(bug(command, "a read was planned as a write"));
-            }
-        };
+                Command::SetCallback | Command::UpdateCallback => {
+                    let after = desired_callback
+                        .ok_or_else(|| bug(command, "the plan has no callback to write"))?;
+                    let url =
+                        job.credentials.callback_url.as_ref().ok_or_else(|| {
+                            bug(command, "no callback url was resolved for this app")
+                        })?;
+                    // The plan shows the template; what is sent is the URL it resolves to.
+                    let sent = Callback {
+                        url: url.resolved.expose().to_owned(),
+                        commands: after.commands.clone(),
+                    };
+                    if command == Command::SetCallback {
+                        create_callback(client, target, &sent).await?
+                    } else {
+                        update_callback(client, target, &sent).await?
+                    }
+                }
+                Command::DeleteCallback => send(client, target, Write::DeleteCallback).await?,
+                Command::DeleteCallbackToken => send(client, target, Write::DeleteToken).await?,
+                Command::GetCallback | Command::GetCallbackToken => {
+                    return Err(bug(command, "a read was planned as a write"));
+                }
+            };
         record(steps, plan, command, note);
     }
     Ok(())
@@ -423,8 +432,11 @@ async fn send(
 /// differences, in words.
 async fn verify(client: &Client, job: &Job) -> Result<Vec<String>, AppError> {
     let live = plan::read::read_one(client, &job.credentials).await?;
-    let desired = job.credentials.token.as_ref().map(|t| &t.state);
-    Ok(differences(&Decision::of(&job.app, live, desired)))
+    Ok(differences(&Decision::of(
+        &job.app,
+        live,
+        job.credentials.desired(),
+    )))
 }
 
 /// What still differs according to a decision, in words (empty when it has no changes).
@@ -433,7 +445,22 @@ pub fn differences(decision: &Decision) -> Vec<String> {
         .callback
         .as_ref()
         .filter(|c| c.action.is_change())
-        .map(|c| diff::callback(c.before.as_ref(), c.after.as_ref()));
+        .map(|c| {
+            let secret = c.secret_url.as_ref();
+            let mut found = diff::callback(c.before.as_ref(), c.after.as_ref());
+            // The texts are a live URL and a template: whether the URL differs is the change's
+            // to say.
+            if !c.url_changes() {
+                found.retain(|d| !matches!(d, diff::Difference::Url { .. }));
+            }
+            found.extend(diff::url_value(
+                c.before.as_ref(),
+                c.after.as_ref(),
+                secret.and_then(|s| s.before.as_deref()),
+                secret.map(|s| s.after.as_str()),
+            ));
+            found
+        });
     let token = decision
         .token
         .as_ref()
@@ -453,7 +480,7 @@ mod tests {
     use crate::config::{Location, Managed, Origin, Position};
     use crate::emulator::{AppState, Emulator, Options, State};
     use crate::plan::LiveState;
-    use crate::tim::client::{ClientOptions, Secret};
+    use crate::tim::client::ClientOptions;
 
     const KEY: &str = "test-secret-key";
     const ID: u64 = 1400000001;
@@ -501,17 +528,13 @@ mod tests {
             ..ClientOptions::default()
         })
         .unwrap();
-        let credentials = Credentials {
-            target: Target {
-                base_url: emulator.base_url(),
-                sdkappid: ID,
-                identifier: crate::tim::DEFAULT_IDENTIFIER.into(),
-                secret_key: Secret::new(KEY.into()),
-            },
-            key_from_emulator: true,
-            reads_token: false,
-            token: None,
-        };
+        let base_url = emulator.base_url();
+        let mut credentials =
+            crate::credentials::resolve(&[app("https://want/hook")], Some(&base_url), |_| {
+                Some(KEY.into())
+            })
+            .unwrap();
+        let credentials = credentials.remove(0);
         (emulator, client, credentials)
     }
 
@@ -523,7 +546,7 @@ mod tests {
             callback: planned.map(body),
             ..LiveState::default()
         };
-        let plan = plan::decide(&app, Ok(live), None);
+        let plan = plan::decide(&app, Ok(live), plan::Desired::default());
         Job {
             app,
             credentials,
@@ -537,6 +560,25 @@ mod tests {
             .iter()
             .map(|r| (r.command.clone(), r.error_code))
             .collect()
+    }
+
+    #[test]
+    fn a_read_back_whose_url_differs_only_in_its_secret_says_so_by_fingerprint() {
+        let template = "https://want/hook?k=${K}";
+        let live = LiveState {
+            callback: Some(body(template)),
+            url_fingerprint: Some("hmac-sha256:aaaa1111".into()),
+            ..LiveState::default()
+        };
+        let desired = plan::Desired {
+            url_fingerprint: Some("hmac-sha256:bbbb2222"),
+            ..plan::Desired::default()
+        };
+        let decision = Decision::of(&app(template), live, desired);
+        assert_eq!(
+            differences(&decision),
+            ["callback url's sensitive value differs (sha256:aaaa1111…→bbbb2222…)"]
+        );
     }
 
     #[tokio::test(flavor = "multi_thread")]

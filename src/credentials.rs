@@ -2,13 +2,16 @@
 //! and which webhook token to set.
 //!
 //! Secret keys come from the environment variable each app names (`secret_key_env`), token values
-//! from the token's `value_env`. All of them are resolved before any request is sent, so a missing
+//! from the token's `value_env`, and the secrets of a callback URL from the variables its
+//! `${NAME}` references name. All of them are resolved before any request is sent, so a missing
 //! variable fails the run up front, naming the variable and every app that needs it.
 
 use std::collections::BTreeMap;
 
-use crate::config::{App, Managed, TokenSpec};
-use crate::plan::token::{self, TokenState};
+use crate::config::url_template::UrlTemplate;
+use crate::config::{App, Managed, TokenSpec, parse_http_url, url_text};
+use crate::plan::Desired;
+use crate::plan::token::{self, SecretKind, TokenState};
 use crate::tim::MAX_TOKEN_CHARS;
 use crate::tim::client::{Secret, Target};
 
@@ -23,6 +26,31 @@ pub struct Credentials {
     pub reads_token: bool,
     /// The token to set, when the app declares `token: {value_env, …}`.
     pub token: Option<TokenValue>,
+    /// The callback URL to send, when the app declares `callback: {url, …}`.
+    pub callback_url: Option<CallbackUrl>,
+}
+
+impl Credentials {
+    /// What the plan compares the app's live state with, reduced to keyed fingerprints.
+    pub fn desired(&self) -> Desired<'_> {
+        Desired {
+            token: self.token.as_ref().map(|t| &t.state),
+            url_fingerprint: self
+                .callback_url
+                .as_ref()
+                .and_then(|u| u.fingerprint.as_deref()),
+        }
+    }
+}
+
+/// A desired callback URL: the template as written (what is shown), the URL it resolves to (what
+/// is sent, a secret when it has `${NAME}`), and that URL's keyed fingerprint (what is compared
+/// and saved, only when it has `${NAME}`: a plain URL is compared as it is).
+#[derive(Debug, Clone)]
+pub struct CallbackUrl {
+    pub template: UrlTemplate,
+    pub resolved: Secret,
+    pub fingerprint: Option<String>,
 }
 
 /// A desired webhook token: the value (for apply only) and its keyed fingerprint (for the plan).
@@ -37,6 +65,8 @@ pub struct TokenValue {
 pub enum VariableKind {
     SecretKey,
     Token,
+    /// Named by a `${NAME}` in a callback URL.
+    CallbackUrl,
 }
 
 /// What is wrong with a variable.
@@ -46,6 +76,9 @@ pub enum Problem {
     Unset,
     /// A token longer than Tencent accepts (the length in characters).
     TooLong(usize),
+    /// The callback URL it completes is not a URL that can be sent; why, in words that never
+    /// quote the value.
+    MakesUrlInvalid(&'static str),
 }
 
 /// An environment variable that is unusable, and the apps that need it.
@@ -68,6 +101,7 @@ impl MissingVariable {
         let what = match self.kind {
             VariableKind::SecretKey => "secret key",
             VariableKind::Token => "webhook token",
+            VariableKind::CallbackUrl => "callback url secret",
         };
         match self.problem {
             Problem::Unset => format!(
@@ -77,6 +111,10 @@ impl MissingVariable {
             Problem::TooLong(n) => format!(
                 "environment variable {} holds a {what} of {n} characters; Tencent accepts 1 to \
                  {MAX_TOKEN_CHARS} (needed by {needed_by})",
+                self.variable
+            ),
+            Problem::MakesUrlInvalid(why) => format!(
+                "environment variable {} makes the callback url of {needed_by} unusable: {why}",
                 self.variable
             ),
         }
@@ -118,6 +156,10 @@ pub fn resolve(
             },
             _ => None,
         };
+        let url = match &app.callback {
+            Some(Managed::Present(callback)) => resolve_url(&callback.url, &mut problems),
+            _ => None,
+        };
         let (Some(key), true) = (key, problems.is_empty()) else {
             for problem in problems {
                 missing.entry(problem).or_default().push(app.name.clone());
@@ -127,10 +169,27 @@ pub fn resolve(
         let secret_key = Secret::new(key);
         let token = token_value.map(|(value, enabled)| TokenValue {
             state: TokenState {
-                fingerprint: token::fingerprint(&secret_key, app.sdkappid, &value),
+                fingerprint: token::fingerprint(
+                    &secret_key,
+                    app.sdkappid,
+                    SecretKind::Token,
+                    &value,
+                ),
                 enabled,
             },
             value: Secret::new(value),
+        });
+        let callback_url = url.map(|(template, resolved)| CallbackUrl {
+            fingerprint: template.has_variables().then(|| {
+                token::fingerprint(
+                    &secret_key,
+                    app.sdkappid,
+                    SecretKind::CallbackUrl,
+                    &resolved,
+                )
+            }),
+            template,
+            resolved: Secret::new(resolved),
         });
         resolved.push(Credentials {
             target: Target {
@@ -141,6 +200,7 @@ pub fn resolve(
             },
             key_from_emulator,
             reads_token: app.token.is_some(),
+            callback_url,
             token,
         });
     }
@@ -159,38 +219,71 @@ pub fn resolve(
     }
 }
 
-/// The token Tencent signs an app's callbacks with: its `value_env` variable's value when the
-/// token is managed and enabled (`None` otherwise), for `livehook probe`, which needs no secret
-/// key. A variable that is unset or too long is the same error as for plan and apply.
-pub fn signing_tokens(apps: &[App]) -> Result<Vec<Option<Secret>>, Vec<MissingVariable>> {
-    let mut missing: BTreeMap<(String, Problem), Vec<String>> = BTreeMap::new();
-    let mut tokens = Vec::with_capacity(apps.len());
+/// What a probe of an app's desired callback sends, resolved from the environment as plan and
+/// apply resolve it (with the same errors), but without a secret key: a probe never talks to
+/// Tencent.
+#[derive(Debug, Clone)]
+pub struct ProbeSecrets {
+    /// The callback URL with its `${NAME}`s resolved: what is sent, never shown.
+    pub url: Secret,
+    /// The values of those `${NAME}`s, to scrub from whatever a receiver answers.
+    pub url_values: Vec<Secret>,
+    /// The webhook token when it is managed and enabled: Tencent signs callbacks with it.
+    pub token: Option<Secret>,
+}
+
+/// [`ProbeSecrets`] of every app whose callback is desired (`None` for the others).
+pub fn probe_secrets(apps: &[App]) -> Result<Vec<Option<ProbeSecrets>>, Vec<MissingVariable>> {
+    let mut missing: BTreeMap<(VariableKind, String, Problem), Vec<String>> = BTreeMap::new();
+    let mut resolved = Vec::with_capacity(apps.len());
     for app in apps {
+        let Some(Managed::Present(callback)) = &app.callback else {
+            resolved.push(None);
+            continue;
+        };
+        let mut problems = Vec::new();
+        let url = resolve_url(&callback.url, &mut problems);
         let token = match &app.token {
             Some(Managed::Present(spec)) if spec.enabled => match token_variable(spec) {
                 Ok(value) => Some(Secret::new(value)),
                 Err(problem) => {
-                    let key = (spec.value_env.clone(), problem);
-                    missing.entry(key).or_default().push(app.name.clone());
+                    problems.push((VariableKind::Token, spec.value_env.clone(), problem));
                     None
                 }
             },
             _ => None,
         };
-        tokens.push(token);
+        for problem in problems {
+            missing.entry(problem).or_default().push(app.name.clone());
+        }
+        resolved.push(url.map(|(template, url)| ProbeSecrets {
+            url: Secret::new(url),
+            url_values: url_values(&template),
+            token,
+        }));
     }
     if missing.is_empty() {
-        return Ok(tokens);
+        return Ok(resolved);
     }
     Err(missing
         .into_iter()
-        .map(|((variable, problem), apps)| MissingVariable {
+        .map(|((kind, variable, problem), apps)| MissingVariable {
             variable,
-            kind: VariableKind::Token,
+            kind,
             problem,
             apps,
         })
         .collect())
+}
+
+/// The values of a URL template's `${NAME}`s, as resolved from the environment.
+pub fn url_values(template: &UrlTemplate) -> Vec<Secret> {
+    template
+        .variables()
+        .into_iter()
+        .filter_map(non_empty_var)
+        .map(Secret::new)
+        .collect()
 }
 
 /// A token's value from its `value_env` variable, or what is wrong with the variable.
@@ -204,6 +297,121 @@ fn token_variable(spec: &TokenSpec) -> Result<String, Problem> {
     }
 }
 
+/// The template `text` and the URL it resolves to from the environment, or `None` with the
+/// problems added: variables unset or empty, or values that make the URL one that cannot be sent
+/// (the same rules as a URL written in a file, so what is sent is checked either way).
+fn resolve_url(
+    text: &str,
+    problems: &mut Vec<(VariableKind, String, Problem)>,
+) -> Option<(UrlTemplate, String)> {
+    // Files are validated, so a template that does not parse comes from an app made in code: its
+    // URL is taken as written, as before templates existed.
+    let Ok(template) = UrlTemplate::parse(text) else {
+        return Some((
+            UrlTemplate::parse(&text.replace('$', "$$")).ok()?,
+            text.to_owned(),
+        ));
+    };
+    let resolved = match template.resolve(non_empty_var) {
+        Ok(resolved) => resolved,
+        Err(missing) => {
+            for variable in missing {
+                problems.push((VariableKind::CallbackUrl, variable, Problem::Unset));
+            }
+            return None;
+        }
+    };
+    if template.has_variables() {
+        if let Some(why) = unsendable(&resolved) {
+            for variable in template.variables() {
+                let problem = Problem::MakesUrlInvalid(why);
+                problems.push((VariableKind::CallbackUrl, variable.to_owned(), problem));
+            }
+            return None;
+        }
+    }
+    Some((template, resolved))
+}
+
+/// Why a resolved callback URL cannot be sent, without saying where in it (which would tell the
+/// length of a value).
+fn unsendable(url: &str) -> Option<&'static str> {
+    use url_text::UrlTextProblem as P;
+    match url_text::check(url) {
+        Err(P::Whitespace { .. }) => Some("its value holds whitespace"),
+        Err(P::Control { .. }) => Some("its value holds a control character"),
+        Err(P::Bidi { .. }) => Some("its value holds a bidirectional control character"),
+        Err(P::Userinfo) => Some("its value puts a user name or password before the host"),
+        Ok(()) => parse_http_url(url).err(),
+    }
+}
+
 fn non_empty_var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Location, Origin, Position};
+    use crate::tim::region::Region;
+    use crate::tim::wire::Callback;
+
+    fn app(name: &str, url: &str) -> App {
+        App {
+            name: name.into(),
+            sdkappid: 1,
+            location: Location::Region(Region::Singapore),
+            identifier: "administrator".into(),
+            secret_key_env: "K".into(),
+            callback: Some(Managed::Present(Callback {
+                url: url.into(),
+                commands: vec!["Live.CallbackAfterCreateRoom".into()],
+            })),
+            token: None,
+            origin: Origin::at(Position {
+                file: "t.yaml".into(),
+                line: 1,
+                column: 1,
+            }),
+        }
+    }
+
+    #[test]
+    fn url_variables_are_resolved_checked_and_named_with_their_apps() {
+        let key = |_: u64| Some("k".to_owned());
+        // Unset (this name is set by no environment).
+        let apps = [
+            app("a", "https://h/?k=${LIVEHOOK_TEST_UNSET_URL_VARIABLE}"),
+            app("b", "https://h/${LIVEHOOK_TEST_UNSET_URL_VARIABLE}"),
+        ];
+        let missing = resolve(&apps, None, key).unwrap_err();
+        assert_eq!(missing.len(), 1);
+        assert_eq!(
+            missing[0].message(),
+            "environment variable LIVEHOOK_TEST_UNSET_URL_VARIABLE is not set (needed by apps `a`, `b`)"
+        );
+        // Without variables: sent as written, `$$` as `$`, compared as it is (no fingerprint).
+        let plain = resolve(&[app("c", "https://h/?c=$$5")], None, key).unwrap();
+        let url = plain[0].callback_url.as_ref().unwrap();
+        assert_eq!(url.resolved.expose(), "https://h/?c=$5");
+        assert!(url.fingerprint.is_none() && plain[0].desired().url_fingerprint.is_none());
+    }
+
+    #[test]
+    fn a_value_that_breaks_the_url_is_named_without_its_position() {
+        assert_eq!(
+            unsendable("https://h/?k=a b"),
+            Some("its value holds whitespace")
+        );
+        assert_eq!(
+            unsendable("https://u:p@h/"),
+            Some("its value puts a user name or password before the host")
+        );
+        assert_eq!(
+            unsendable("ftp://h/"),
+            Some("only http:// and https:// are allowed")
+        );
+        assert_eq!(unsendable("https://h/?k=abc"), None);
+    }
 }

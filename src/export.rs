@@ -10,13 +10,16 @@
 //! What it writes plans back to no changes: a missing callback or token is written as `absent`
 //! (so it stays missing), command words livehook does not know are listed in `extra_commands`,
 //! and a token is written as the variable its value must be put in — livehook never exports a
-//! token's value.
+//! token's value. A callback URL is written as a template: the template the app's file already
+//! has when the live URL has its shape (so a `${NAME}` secret stays out of the export), otherwise
+//! the live URL with each `$` doubled.
 
 use std::collections::{BTreeSet, HashSet};
 
 use saphyr::{Mapping, Scalar, Yaml, YamlEmitter};
 
 use crate::config::model::{ABSENT, DEFAULT_IDENTIFIER, DEFAULT_SECRET_KEY_ENV, FORMAT_VERSION};
+use crate::config::url_template::{self, UrlTemplate};
 use crate::config::{App, Location, Managed, TokenSpec};
 use crate::credentials::Credentials;
 use crate::plan::{AppError, LiveState};
@@ -33,11 +36,29 @@ pub fn as_live(app: &App, live: LiveState) -> App {
         },
         enabled: t.enabled,
     });
+    let callback = live.callback.map(|mut callback| {
+        callback.url = exported_url(app, &callback.url);
+        callback
+    });
     App {
-        callback: Some(live.callback.map_or(Managed::Absent, Managed::Present)),
+        callback: Some(callback.map_or(Managed::Absent, Managed::Present)),
         token: Some(token.map_or(Managed::Absent, Managed::Present)),
         ..app.clone()
     }
+}
+
+/// The template to write for a live callback URL: the app's own template when the file gives
+/// one with `${NAME}` references and the live URL has its shape (the values stay in the
+/// environment), otherwise the live URL with `$` written `$$`, so that it reads back as itself.
+fn exported_url(app: &App, live: &str) -> String {
+    let declared = match &app.callback {
+        Some(Managed::Present(callback)) => UrlTemplate::parse(&callback.url).ok(),
+        _ => None,
+    };
+    declared
+        .filter(UrlTemplate::has_variables)
+        .and_then(|template| template.mask_by_shape(live))
+        .unwrap_or_else(|| live.replace('$', "$$"))
 }
 
 /// The desired token of an app, when it has one.
@@ -48,13 +69,15 @@ fn token(app: &App) -> Option<&TokenSpec> {
     }
 }
 
-/// The apps as export resolves their credentials: without their token, because export never
-/// needs a token's value (it writes only the variable the value goes in), so no token variable
-/// is asked for. [`read_every_token`] then has the token read all the same.
-pub fn without_tokens(apps: &[App]) -> Vec<App> {
+/// The apps as export resolves their credentials: without their token and callback, because
+/// export never needs a token's value nor a callback URL's secrets (it writes only the variables
+/// they go in), so no such variable is asked for and the live URL is read as it is.
+/// [`read_every_token`] then has the token read all the same.
+pub fn for_reading(apps: &[App]) -> Vec<App> {
     apps.iter()
         .map(|a| App {
             token: None,
+            callback: None,
             ..a.clone()
         })
         .collect()
@@ -277,19 +300,16 @@ fn with_token_comments(emitted: &str, apps: &[App]) -> String {
     out
 }
 
-/// Apps whose live callback URL would not pass validation as it is (whitespace, a control
+/// Apps whose exported callback URL would not pass validation as it is (whitespace, a control
 /// character, credentials, not an http(s) URL), with the problem in words that never quote the
 /// URL. The exported file keeps the URL as it is live, so the caller warns.
 pub fn unusable_urls(apps: &[App]) -> Vec<(String, String)> {
     apps.iter()
         .filter_map(|app| {
-            let Some(Managed::Present(callback)) = &app.callback else {
-                return None;
-            };
-            let url = &callback.url;
-            let problem = match crate::config::url_text::check(url) {
+            let url = exported_template(app)?;
+            let problem = match crate::config::url_text::check(&url.to_string()) {
                 Err(problem) => problem.to_string(),
-                Ok(()) => crate::config::parse_http_url(url)
+                Ok(()) => crate::config::parse_http_url(&url.with_placeholders())
                     .err()
                     .map(|why| format!("is not an absolute http(s) URL ({why})"))?,
             };
@@ -298,17 +318,27 @@ pub fn unusable_urls(apps: &[App]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Apps whose live callback URL carries a query (userinfo is already refused by
-/// [`unusable_urls`]): receivers that do not check Tencent's signature often take a key there,
-/// and the exported file, meant for git, would hold it. The caller warns without quoting it.
+/// Apps whose exported callback URL is the live one as it is, and carries userinfo or a query:
+/// receivers that do not check Tencent's signature often take a key there, and the exported
+/// file, meant for git, would hold it. The caller warns without quoting it. A URL written as the
+/// app's `${NAME}` template holds no value, so it is not listed.
 pub fn urls_that_may_hold_secrets(apps: &[App]) -> Vec<String> {
     apps.iter()
         .filter(|app| {
-            matches!(&app.callback, Some(Managed::Present(callback))
-                if crate::config::url_template::may_hold_secret(&callback.url))
+            exported_template(app).is_some_and(|url| {
+                !url.has_variables() && url_template::may_hold_secret(&url.to_string())
+            })
         })
         .map(|app| app.name.clone())
         .collect()
+}
+
+/// The exported callback URL of an exported app, read back as its file will be.
+fn exported_template(app: &App) -> Option<UrlTemplate> {
+    match &app.callback {
+        Some(Managed::Present(callback)) => UrlTemplate::parse(&callback.url).ok(),
+        _ => None,
+    }
 }
 
 /// The token variable of each app, in the order of `apps`: the one its file names (kept as
@@ -496,6 +526,7 @@ mod tests {
                         fingerprint: "hmac-sha256:00".into(),
                         enabled: false,
                     }),
+                    ..LiveState::default()
                 },
             ),
             as_live(
@@ -503,6 +534,7 @@ mod tests {
                 LiveState {
                     callback: None,
                     token: LiveToken::Missing,
+                    ..LiveState::default()
                 },
             ),
         ];

@@ -155,8 +155,7 @@ fn apply_saved(
     for (((app, credentials), live), saved_app) in
         apps.into_iter().zip(credentials).zip(live).zip(&saved.apps)
     {
-        let desired_token = credentials.token.as_ref().map(|t| &t.state);
-        match saved::recheck(saved_app, &app, live, desired_token) {
+        match saved::recheck(saved_app, &app, live, credentials.desired()) {
             Recheck::Moved {
                 plan,
                 planned,

@@ -21,7 +21,7 @@ pub fn run(args: &ExportArgs, streams: &mut Streams) -> Result<Outcome, CliError
         let session = Session::start(seed, None, args.client.options())
             .await?
             .trusting(trusted_endpoints(args));
-        let result = match session.credentials(&export::without_tokens(&apps)) {
+        let result = match session.credentials(&export::for_reading(&apps)) {
             Ok(mut credentials) => {
                 export::read_every_token(&mut credentials);
                 Ok(session
@@ -42,7 +42,8 @@ pub fn run(args: &ExportArgs, streams: &mut Streams) -> Result<Outcome, CliError
     for app in export::urls_that_may_hold_secrets(&exported) {
         streams.warning(&format!(
             "the live callback url of `{app}` carries a query, which may hold a secret; the \
-             exported file shows it as it is live: check it before committing the file"
+             exported file shows it as it is live: check it before committing the file, and \
+             write a secret as `${{NAME}}` (see the README's \"Secrets in callback URLs\")"
         ));
     }
     for word in export::unusable_words(&exported) {

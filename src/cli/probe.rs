@@ -18,7 +18,6 @@ use crate::plan::{Action, AppPlan};
 use crate::probe::request::default_command;
 use crate::probe::{ProbeResult, ProbeSummary, ProbeTarget, Prober};
 use crate::render;
-use crate::tim::client::Secret;
 use crate::tim::command_words;
 
 pub fn run(args: &ProbeArgs, streams: &mut Streams) -> Result<Outcome, CliError> {
@@ -37,13 +36,13 @@ pub fn run(args: &ProbeArgs, streams: &mut Streams) -> Result<Outcome, CliError>
         .into_iter()
         .filter(|app| matches!(app.callback, Some(Managed::Present(_))))
         .collect();
-    // Only the probed apps' tokens are read: each one signs its app's probe.
-    let tokens = credentials::signing_tokens(&apps).map_err(|m| missing_variables(&m))?;
+    // Only the probed apps' variables are read: their URL secrets and the tokens that sign.
+    let secrets = credentials::probe_secrets(&apps).map_err(|m| missing_variables(&m))?;
     let targets: Vec<ProbeTarget> = apps
         .iter()
-        .zip(tokens)
-        .filter_map(|(app, token)| {
-            let Some(Managed::Present(callback)) = &app.callback else {
+        .zip(secrets)
+        .filter_map(|(app, secrets)| {
+            let (Some(Managed::Present(callback)), Some(secrets)) = (&app.callback, secrets) else {
                 return None;
             };
             let command = match &args.command {
@@ -54,9 +53,10 @@ pub fn run(args: &ProbeArgs, streams: &mut Streams) -> Result<Outcome, CliError>
                 name: app.name.clone(),
                 sdkappid: app.sdkappid,
                 url: callback.url.clone(),
-                send_to: Secret::new(callback.url.clone()),
+                send_to: secrets.url,
+                hidden: secrets.url_values,
                 command,
-                token,
+                token: secrets.token,
                 url_position: app.origin.url.clone(),
             })
         })
@@ -118,9 +118,10 @@ fn new_url_target(plan: &AppPlan, credentials: &Credentials) -> Option<ProbeTarg
     let after = change.after.as_ref()?;
     let new_url = match change.action {
         Action::Create => true,
-        Action::Update => change.before.as_ref().is_none_or(|b| b.url != after.url),
+        Action::Update => change.url_changes(),
         _ => false,
     };
+    let url = credentials.callback_url.as_ref()?;
     if !new_url {
         return None;
     }
@@ -134,7 +135,8 @@ fn new_url_target(plan: &AppPlan, credentials: &Credentials) -> Option<ProbeTarg
         name: plan.name.clone(),
         sdkappid: plan.sdkappid,
         url: after.url.clone(),
-        send_to: Secret::new(after.url.clone()),
+        send_to: url.resolved.clone(),
+        hidden: credentials::url_values(&url.template),
         command: default_command(&after.commands).map(str::to_owned),
         token,
         url_position: plan.origin.url.clone(),

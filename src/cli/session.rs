@@ -144,7 +144,7 @@ impl Session {
             .iter()
             .zip(&credentials)
             .zip(live)
-            .map(|((app, c), live)| plan::decide(app, live, c.token.as_ref().map(|t| &t.state)))
+            .map(|((app, c), live)| plan::decide(app, live, c.desired()))
             .collect();
         Ok((credentials, plans))
     }
@@ -215,17 +215,23 @@ pub(super) fn missing_variables(missing: &[MissingVariable]) -> CliError {
             help: None,
         })
         .collect();
-    let keys = missing.iter().any(|m| m.kind == VariableKind::SecretKey);
-    let tokens = missing.iter().any(|m| m.kind == VariableKind::Token);
-    let help = match (keys, tokens) {
-        (true, false) => {
+    let has = |kind| missing.iter().any(|m| m.kind == kind);
+    let urls = has(VariableKind::CallbackUrl);
+    let help = match (has(VariableKind::SecretKey), has(VariableKind::Token)) {
+        (true, false) if !urls => {
             "export each app's secret key (from the Chat console) in its variable; no request was sent"
         }
-        (false, _) => {
+        (false, true) if !urls => {
             "export each webhook token (1 to 128 characters) in the variable its `value_env` names; no request was sent"
         }
-        (true, true) => {
+        (true, true) if !urls => {
             "export each app's secret key (from the Chat console) and each webhook token (1 to 128 characters) in their variables; no request was sent"
+        }
+        (false, false) => {
+            "export each variable a callback url names as `${NAME}`, with a value that keeps it a valid URL; no request was sent"
+        }
+        _ => {
+            "export each variable named above: secret keys (from the Chat console), webhook tokens (1 to 128 characters) and the `${NAME}`s of callback urls; no request was sent"
         }
     };
     CliError::many(problems).with_help(help)

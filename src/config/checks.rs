@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use super::diagnostic::{ConfigDiagnostic, SourceFile};
 use super::schema::show;
 use super::suggest::did_you_mean;
+use super::url_template::UrlTemplate;
 use super::url_text::{self, UrlTextProblem};
 use super::yaml::{Document, escape_pointer};
 use crate::tim::command_words;
@@ -159,6 +160,20 @@ fn check_callback_url(
     out: &mut Vec<ConfigDiagnostic>,
 ) {
     let span = doc.spans.nearest(pointer).value;
+    let template = match UrlTemplate::parse(url) {
+        Ok(template) => template,
+        Err(error) => {
+            out.push(
+                ConfigDiagnostic::error(
+                    "livehook::invalid_url_template",
+                    format!("callback url: {error}"),
+                )
+                .at(source, char_span(source, span, url, error.at()), "this `$`")
+                .help(error.help()),
+            );
+            return;
+        }
+    };
     if let Err(problem) = url_text::check(url) {
         out.push(url_text_diagnostic(
             "livehook::invalid_url",
@@ -170,7 +185,7 @@ fn check_callback_url(
         ));
         return;
     }
-    match parse_http_url(url) {
+    match parse_http_url(&template.with_placeholders()) {
         Err(why) => out.push(
             ConfigDiagnostic::error(
                 "livehook::invalid_url",
@@ -189,6 +204,25 @@ fn check_callback_url(
         ),
         Ok(_) => {}
     }
+}
+
+/// The one character at byte `at` of a scalar whose value is `value`, when the file writes it
+/// as is (plain, or quoted without escapes); otherwise the whole scalar.
+fn char_span(
+    source: &SourceFile,
+    scalar: std::ops::Range<usize>,
+    value: &str,
+    at: usize,
+) -> std::ops::Range<usize> {
+    let written = source.text.get(scalar.clone()).unwrap_or_default();
+    let start = if written == value {
+        scalar.start + at
+    } else if written.len() == value.len() + 2 && written.get(1..written.len() - 1) == Some(value) {
+        scalar.start + 1 + at
+    } else {
+        return scalar;
+    };
+    start..start + 1
 }
 
 /// A URL whose exact text cannot be sent. Its message names the character by code point and

@@ -125,7 +125,9 @@ pub struct AppSpec {
 #[serde(remote = "Callback", deny_unknown_fields)]
 #[schemars(rename = "CallbackSpec")]
 pub struct CallbackSpec {
-    /// Absolute `https://` (recommended) or `http://` URL that Tencent posts events to.
+    /// Absolute `https://` (recommended) or `http://` URL that Tencent posts events to. A secret
+    /// in it is written `${NAME}`: the value of environment variable NAME, filled in at plan and
+    /// apply time and never shown; `$$` writes a literal `$`, and any other `$` is an error.
     #[schemars(extend("format" = "uri"))]
     pub url: String,
     /// Command words (`CallbackCommandList`) to deliver; compared as a set.

@@ -2,14 +2,13 @@
 //! receivers that do not check Tencent's signature often take a key in the query, and that key
 //! must stay out of git, plans and pull-request comments. `$$` writes a literal `$`.
 //!
-//! A template is what files, plans and exports show; only [`UrlTemplate::resolve`] sees the
-//! values, and [`UrlTemplate::mask`] turns a live URL back into a template-shaped text that shows
-//! no secret.
-//!
-//! Not wired in yet: desired-state files do not accept `${NAME}` (a `$` in a URL is sent as
-//! written), and only [`may_hold_secret`] is used, by `export`'s warning about live URLs.
+//! A template is what files, plans and exports show (its `Display` is the text as written); only
+//! [`UrlTemplate::resolve`] sees the values, and [`UrlTemplate::mask`] turns a live URL back into
+//! a template-shaped text that shows no secret.
 
 use std::fmt;
+
+use super::model::is_env_name;
 
 /// One piece of a template: text as written (`$$` already turned into `$`), or a variable.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,23 +23,48 @@ pub struct UrlTemplate {
     parts: Vec<Part>,
 }
 
-/// Why a URL is not a valid template; the byte offset is into the URL as written.
+/// Why a URL is not a valid template; `at` is the byte offset of the `$` in the URL as written.
+/// The wording never repeats what follows the `$`: it may be a value pasted in by mistake.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
-    #[error("`$` at byte {0} starts neither `${{NAME}}` nor `$$` (write `$$` for a literal `$`)")]
+    #[error("`$` starts neither `${{NAME}}` nor `$$`")]
     LoneDollar(usize),
-    #[error("`${{` at byte {0} is not closed by `}}`")]
+    #[error("`${{` is not closed by `}}`")]
     Unclosed(usize),
-    #[error(
-        "`${{{name}}}` at byte {at} is not a variable name (letters, digits and `_`, not starting with a digit)"
-    )]
-    BadName { at: usize, name: String },
+    #[error("`${{…}}` does not hold an environment variable name")]
+    BadName(usize),
+}
+
+impl TemplateError {
+    /// The byte offset of the `$` in the URL as written.
+    pub fn at(&self) -> usize {
+        match *self {
+            TemplateError::LoneDollar(at)
+            | TemplateError::Unclosed(at)
+            | TemplateError::BadName(at) => at,
+        }
+    }
+
+    /// What to do about it, in one sentence.
+    pub fn help(&self) -> &'static str {
+        match self {
+            TemplateError::LoneDollar(_) => {
+                "write `$$` for a literal `$`, or `${NAME}` for the value of environment variable NAME"
+            }
+            TemplateError::Unclosed(_) => "close the reference: `${NAME}`",
+            TemplateError::BadName(_) => {
+                "a name is letters, digits and `_`, not starting with a digit, e.g. `${HOOK_KEY}`"
+            }
+        }
+    }
 }
 
 /// What stands for a secret that cannot be told apart in a live URL.
 pub const MASKED: &str = "(sensitive)";
 
 impl UrlTemplate {
+    /// Reads `${NAME}` references and `$$`; any other `$` is an error, so that a URL written
+    /// before templates existed is not sent with a piece silently missing.
     pub fn parse(text: &str) -> Result<UrlTemplate, TemplateError> {
         let mut parts = Vec::new();
         let mut literal = String::new();
@@ -55,11 +79,8 @@ impl UrlTemplate {
             } else if let Some(tail) = after.strip_prefix('{') {
                 let close = tail.find('}').ok_or(TemplateError::Unclosed(offset))?;
                 let name = &tail[..close];
-                if !is_variable_name(name) {
-                    return Err(TemplateError::BadName {
-                        at: offset,
-                        name: name.to_owned(),
-                    });
+                if !is_env_name(name) {
+                    return Err(TemplateError::BadName(offset));
                 }
                 if !literal.is_empty() {
                     parts.push(Part::Text(std::mem::take(&mut literal)));
@@ -90,8 +111,17 @@ impl UrlTemplate {
         names
     }
 
+    /// Whether the URL needs the environment: a template without variables is a plain URL (with
+    /// any `$$` read as `$`).
     pub fn has_variables(&self) -> bool {
         self.parts.iter().any(|p| matches!(p, Part::Variable(_)))
+    }
+
+    /// The URL with every variable replaced by `0`, for checks of its shape that need no value:
+    /// `0` is a valid host, port and path segment alike.
+    pub fn with_placeholders(&self) -> String {
+        self.resolve(|_| Some("0".to_owned()))
+            .expect("every variable has a placeholder")
     }
 
     /// The URL to send, with every variable replaced by `lookup`'s value; `Err` lists the
@@ -118,12 +148,35 @@ impl UrlTemplate {
 
     /// `live` shown without the secrets this template puts into it: where `live` has the
     /// template's shape, each variable's span becomes `${NAME}`; where it does not, the secret
-    /// parts cannot be told apart, so userinfo and the whole query are masked.
+    /// parts cannot be told apart, so userinfo and the whole query are masked, and the path too
+    /// when a variable sits in it (the whole URL when one sits in the host).
     pub fn mask(&self, live: &str) -> String {
-        self.mask_by_shape(live).unwrap_or_else(|| mask_query(live))
+        self.mask_by_shape(live)
+            .unwrap_or_else(|| self.mask_components(live))
     }
 
-    fn mask_by_shape(&self, live: &str) -> Option<String> {
+    fn mask_components(&self, live: &str) -> String {
+        // Where the variables sit, read from the template filled with a marker.
+        const MARKER: &str = "livehookvariable";
+        let filled = self
+            .resolve(|_| Some(MARKER.to_owned()))
+            .ok()
+            .and_then(|text| url::Url::parse(&text).ok());
+        let (Some(filled), Ok(mut url)) = (filled, url::Url::parse(live)) else {
+            return MASKED.to_owned();
+        };
+        if filled.host_str().unwrap_or_default().contains(MARKER) {
+            return MASKED.to_owned();
+        }
+        if filled.path().contains(MARKER) && !url.cannot_be_a_base() {
+            url.set_path(&format!("/{MASKED}"));
+        }
+        mask_parts(url)
+    }
+
+    /// The template's text when `live` has its shape (its text parts, in order, with something in
+    /// each variable's place), `None` otherwise: what `export` writes for such a URL.
+    pub fn mask_by_shape(&self, live: &str) -> Option<String> {
         let mut shown = String::new();
         let mut rest = live;
         let mut parts = self.parts.iter().peekable();
@@ -162,18 +215,17 @@ impl fmt::Display for UrlTemplate {
     }
 }
 
-/// A live URL with userinfo and the query replaced by [`MASKED`], for URLs whose secret parts
-/// cannot be located (and for `export`'s warning decisions).
-pub fn mask_query(live: &str) -> String {
-    let Ok(mut url) = url::Url::parse(live) else {
-        return MASKED.to_owned();
-    };
+/// `url` with userinfo, the query and the fragment replaced by [`MASKED`].
+fn mask_parts(mut url: url::Url) -> String {
     if !url.username().is_empty() || url.password().is_some() {
         let _ = url.set_username(MASKED);
         let _ = url.set_password(None);
     }
     if url.query().is_some() {
         url.set_query(Some(MASKED));
+    }
+    if url.fragment().is_some() {
+        url.set_fragment(Some(MASKED));
     }
     url.to_string()
 }
@@ -186,14 +238,6 @@ pub fn may_hold_secret(live: &str) -> bool {
 
 fn escape_dollars(text: &str) -> String {
     text.replace('$', "$$")
-}
-
-fn is_variable_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 #[cfg(test)]
@@ -235,14 +279,17 @@ mod tests {
             UrlTemplate::parse("https://h/${X"),
             Err(TemplateError::Unclosed(10))
         );
-        assert!(matches!(
+        assert_eq!(
             UrlTemplate::parse("https://h/${1X}"),
-            Err(TemplateError::BadName { at: 10, .. })
-        ));
-        assert!(matches!(
-            UrlTemplate::parse("https://h/${}"),
-            Err(TemplateError::BadName { .. })
-        ));
+            Err(TemplateError::BadName(10))
+        );
+        assert_eq!(
+            UrlTemplate::parse("https://h/$$${}"),
+            Err(TemplateError::BadName(12))
+        );
+        // What follows the `$` may be a pasted value: never repeated.
+        let error = UrlTemplate::parse("https://h/?k=${s3cr3t-value}").unwrap_err();
+        assert!(!error.to_string().contains("s3cr3t"), "{error}");
     }
 
     #[test]
@@ -252,6 +299,41 @@ mod tests {
             t.mask("https://bot@h/tim?key=s3cr3t&a=1"),
             "https://${USER}@h/tim?key=${HOOK_KEY}&a=1"
         );
+    }
+
+    #[test]
+    fn a_secret_in_the_path_or_host_masks_the_path_or_everything() {
+        let path = UrlTemplate::parse("https://h/${HOOK_KEY}/in").unwrap();
+        assert_eq!(
+            path.mask("https://h/abc/elsewhere?x=1"),
+            "https://h/(sensitive)?(sensitive)"
+        );
+        assert_eq!(path.mask("https://h/abc/in"), "https://h/${HOOK_KEY}/in");
+        let host = UrlTemplate::parse("https://${HOOK_KEY}.example.com/in").unwrap();
+        assert_eq!(host.mask("https://abc.other.com/x"), MASKED);
+        assert_eq!(
+            host.mask("https://abc.example.com/in"),
+            "https://${HOOK_KEY}.example.com/in"
+        );
+        // Two variables side by side cannot be told apart.
+        let both = UrlTemplate::parse("https://h/?k=${A}${B}").unwrap();
+        assert_eq!(both.mask("https://h/?k=xy"), "https://h/?(sensitive)");
+        assert_eq!(
+            MASKED,
+            UrlTemplate::parse("https://h/?k=${A}")
+                .unwrap()
+                .mask("not a url")
+        );
+    }
+
+    #[test]
+    fn placeholders_keep_the_shape_of_the_url() {
+        let t = UrlTemplate::parse("https://${HOST}:${PORT}/p?k=${K}&c=$$1").unwrap();
+        assert_eq!(t.with_placeholders(), "https://0:0/p?k=0&c=$1");
+        assert!(crate::config::parse_http_url(&t.with_placeholders()).is_ok());
+        assert_eq!(t.variables(), ["HOST", "PORT", "K"]);
+        assert_eq!(t.to_string(), "https://${HOST}:${PORT}/p?k=${K}&c=$$1");
+        assert_eq!(UrlTemplate::parse(&t.to_string()).unwrap(), t);
     }
 
     #[test]

@@ -20,6 +20,12 @@ pub enum Difference<'a> {
         from: &'a str,
         to: &'a str,
     },
+    /// URLs whose texts read the same (a template, a masked live URL) and whose secret parts
+    /// differ: the keyed fingerprints of the two.
+    UrlValue {
+        from: &'a str,
+        to: &'a str,
+    },
     /// Command words in the second state only, sorted.
     CommandsGained(Vec<String>),
     /// Command words in the first state only, sorted.
@@ -73,6 +79,23 @@ pub fn callback<'a>(from: Option<&'a Callback>, to: Option<&'a Callback>) -> Vec
     }
 }
 
+/// How two callback URLs that read the same differ in their secret parts, by the keyed
+/// fingerprints of the real URLs (`None` where there is none: no secret to compare). URLs whose
+/// texts differ are [`callback`]'s to report.
+pub fn url_value<'a>(
+    from: Option<&Callback>,
+    to: Option<&Callback>,
+    from_fingerprint: Option<&'a str>,
+    to_fingerprint: Option<&'a str>,
+) -> Vec<Difference<'a>> {
+    match (from, to, from_fingerprint, to_fingerprint) {
+        (Some(a), Some(b), Some(from), Some(to)) if a.url == b.url && from != to => {
+            vec![Difference::UrlValue { from, to }]
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// How two tokens differ, by keyed fingerprint and `enabled`.
 pub fn token<'a>(from: Option<&'a TokenState>, to: Option<&'a TokenState>) -> Vec<Difference<'a>> {
     match (from, to) {
@@ -120,6 +143,14 @@ impl Difference<'_> {
                 format!("callback url changed from \"{from}\" to \"{to}\" since the plan")
             }
             Difference::Url { from, to } => format!("callback url is \"{from}\", not \"{to}\""),
+            Difference::UrlValue { from, to } if since_plan => format!(
+                "callback url's sensitive value changed since the plan ({})",
+                short_change(from, to)
+            ),
+            Difference::UrlValue { from, to } => format!(
+                "callback url's sensitive value differs ({})",
+                short_change(from, to)
+            ),
             Difference::CommandsGained(words) if since_plan => {
                 format!(
                     "callback commands gained {} since the plan",

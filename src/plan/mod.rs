@@ -28,6 +28,10 @@ pub struct LiveState {
     /// `None`: `get_callback` answered 100301 (no configuration).
     #[serde(default, with = "crate::config::model::callback_in_file::optional")]
     pub callback: Option<Callback>,
+    /// When the desired URL has `${NAME}` references: the keyed fingerprint of the live URL,
+    /// whose text `callback` then shows masked (`UrlTemplate::mask`), never as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_fingerprint: Option<String>,
     /// Read only when the token is managed; never the value, only its keyed fingerprint.
     pub token: LiveToken,
 }
@@ -35,6 +39,7 @@ pub struct LiveState {
 impl LiveState {
     /// A digest of the live state as read, so a saved plan can tell whether it moved since.
     /// Commands are compared as a set, so they are sorted first.
+    /// The masked URL's fingerprint enters only when there is one, as the token's does.
     /// The token enters only when it was read (as its keyed fingerprint, never the value), so
     /// an app whose token is unmanaged keeps the fingerprint it had before tokens were read.
     pub fn fingerprint(&self) -> String {
@@ -44,6 +49,9 @@ impl LiveState {
                 "commands": sorted(&c.commands),
             })),
         });
+        if let Some(url) = &self.url_fingerprint {
+            canonical["url_fingerprint"] = json!(url);
+        }
         match &self.token {
             LiveToken::NotRead => {}
             LiveToken::Missing => canonical["token"] = Value::Null,
@@ -73,15 +81,48 @@ pub struct PlannedCall {
     pub body: Value,
 }
 
-/// The callback part of an app's plan.
+/// The callback part of an app's plan. `after`'s URL is the desired template as written; when it
+/// has `${NAME}` references, `before`'s URL is the live one masked and `secret_url` holds what
+/// the two are compared by.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallbackChange {
     pub action: Action,
     pub before: Option<Callback>,
     pub after: Option<Callback>,
+    pub secret_url: Option<SecretUrl>,
+}
+
+/// The keyed fingerprints of a callback URL that holds a secret, live (when there is a live
+/// callback) and desired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretUrl {
+    pub before: Option<String>,
+    pub after: String,
 }
 
 impl CallbackChange {
+    /// The keyed fingerprints (live, desired) when the URLs read the same (the template and the
+    /// live URL masked) but differ in their secret parts: a change that only the fingerprints
+    /// can show.
+    pub fn url_value_change(&self) -> Option<(&str, &str)> {
+        let secret = self.secret_url.as_ref()?;
+        let before = secret.before.as_deref()?;
+        let same_text = self.before.as_ref()?.url == self.after.as_ref()?.url;
+        (same_text && before != secret.after).then_some((before, secret.after.as_str()))
+    }
+
+    /// Whether a live callback's URL changes into the desired one, by what is sent: the keyed
+    /// fingerprints for a URL with `${NAME}`, otherwise the live URL against the one the
+    /// template sends (`$$` as `$`). Reports ask this rather than compare the texts, which are a
+    /// template and a (masked) live URL.
+    pub fn url_changes(&self) -> bool {
+        match (&self.before, &self.after, &self.secret_url) {
+            (Some(_), Some(_), Some(secret)) => secret.before.as_deref() != Some(&secret.after),
+            (Some(before), Some(after), None) => before.url != sent_url(&after.url),
+            _ => false,
+        }
+    }
+
     /// Words only in `after`, sorted.
     pub fn added_commands(&self) -> Vec<String> {
         difference(self.after.as_ref(), self.before.as_ref())
@@ -236,25 +277,32 @@ pub struct Decision {
     pub calls: Vec<PlannedCall>,
 }
 
-/// Decides what to do for `app` given what was read (or why reading failed). `desired_token` is
-/// the keyed fingerprint of the token in the app's `value_env` variable (see
-/// `credentials::resolve`); it is needed only when the app wants a token.
+/// What the environment says about an app's desired state, reduced to what a plan may hold
+/// (`Credentials::desired`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Desired<'a> {
+    /// The keyed fingerprint of the token in the app's `value_env` variable; needed only when
+    /// the app wants a token.
+    pub token: Option<&'a TokenState>,
+    /// The keyed fingerprint of the callback URL resolved; needed only when the desired URL has
+    /// `${NAME}` references.
+    pub url_fingerprint: Option<&'a str>,
+}
+
+/// Decides what to do for `app` given what was read (or why reading failed) and `desired`, the
+/// values its variables hold now (see `credentials::resolve`).
 ///
 /// The app's action combines its parts: the action of the parts that change when they agree
 /// (a callback and a token both created is a create), `update` when they differ (something of
 /// the app exists before and after), `no-op` when nothing changes. An app counts once in the
 /// summary, whatever its parts do.
-pub fn decide(
-    app: &App,
-    live: Result<LiveState, AppError>,
-    desired_token: Option<&TokenState>,
-) -> AppPlan {
+pub fn decide(app: &App, live: Result<LiveState, AppError>, desired: Desired<'_>) -> AppPlan {
     AppPlan {
         name: app.name.clone(),
         sdkappid: app.sdkappid,
         region: app.location.region_label().to_owned(),
         endpoint: app.location.base_url(),
-        decision: live.map(|live| Decision::of(app, live, desired_token)),
+        decision: live.map(|live| Decision::of(app, live, desired)),
         origin: app.origin.clone(),
         probe: None,
     }
@@ -262,15 +310,15 @@ pub fn decide(
 
 impl Decision {
     /// What to do for `app` now that its live state is read (see [`decide`]).
-    pub fn of(app: &App, live: LiveState, desired_token: Option<&TokenState>) -> Decision {
+    pub fn of(app: &App, live: LiveState, desired: Desired<'_>) -> Decision {
         let callback = app
             .callback
             .as_ref()
-            .map(|desired| decide_callback(desired, live.callback.as_ref()));
+            .map(|want| decide_callback(want, &live, desired.url_fingerprint));
         let token = app
             .token
             .as_ref()
-            .map(|spec| token::decide(spec, desired_token, &live.token));
+            .map(|spec| token::decide(spec, desired.token, &live.token));
         // The calls in the order apply sends them: a token is set before the callback is created or
         // changed, and deleted after it, so no event goes out with half a configuration.
         let mut calls = Vec::new();
@@ -301,28 +349,57 @@ impl Decision {
     }
 }
 
-fn decide_callback(desired: &Managed<Callback>, live: Option<&Callback>) -> CallbackChange {
+fn decide_callback(
+    desired: &Managed<Callback>,
+    live: &LiveState,
+    url_fingerprint: Option<&str>,
+) -> CallbackChange {
     let after = match desired {
         Managed::Present(callback) => Some(callback.clone()),
         Managed::Absent => None,
     };
-    let action = match (live, &after) {
+    let secret_url = match (&after, url_fingerprint) {
+        (Some(_), Some(fingerprint)) => Some(SecretUrl {
+            before: live.url_fingerprint.clone(),
+            after: fingerprint.to_owned(),
+        }),
+        _ => None,
+    };
+    let mut change = CallbackChange {
+        action: Action::NoOp,
+        before: live.callback.clone(),
+        after,
+        secret_url,
+    };
+    change.action = match (&change.before, &change.after) {
         (None, None) => Action::NoOp,
         (None, Some(_)) => Action::Create,
         (Some(_), None) => Action::Delete,
-        (Some(live), Some(want)) if same_callback(live, want) => Action::NoOp,
+        (Some(before), Some(after)) if !change.url_changes() && same_commands(before, after) => {
+            Action::NoOp
+        }
         (Some(_), Some(_)) => Action::Update,
     };
-    CallbackChange {
-        action,
-        before: live.cloned(),
-        after,
-    }
+    change
+}
+
+/// The URL a desired template without `${NAME}` sends: its text with `$$` read as `$` (a text
+/// that is no template, from an app made in code, as it is).
+fn sent_url(template: &str) -> String {
+    crate::config::url_template::UrlTemplate::parse(template)
+        .ok()
+        .filter(|t| !t.has_variables())
+        .and_then(|t| t.resolve(|_| None).ok())
+        .unwrap_or_else(|| template.to_owned())
 }
 
 /// URLs are compared exactly (Tencent posts to the string as written); commands as a set.
 pub fn same_callback(a: &Callback, b: &Callback) -> bool {
-    a.url == b.url && sorted(&a.commands) == sorted(&b.commands)
+    a.url == b.url && same_commands(a, b)
+}
+
+fn same_commands(a: &Callback, b: &Callback) -> bool {
+    sorted(&a.commands) == sorted(&b.commands)
 }
 
 fn callback_call(change: &CallbackChange) -> Option<PlannedCall> {
@@ -418,7 +495,16 @@ mod tests {
         live: Result<LiveState, AppError>,
         token: Option<&TokenState>,
     ) -> Decision {
-        decide(app, live, token).decision.unwrap()
+        decide(
+            app,
+            live,
+            Desired {
+                token,
+                ..Desired::default()
+            },
+        )
+        .decision
+        .unwrap()
     }
 
     fn app(callback: Option<Managed<Callback>>) -> App {
@@ -453,6 +539,7 @@ mod tests {
                 commands: words.iter().map(|w| w.to_string()).collect(),
             }),
             token: LiveToken::NotRead,
+            url_fingerprint: None,
         }
     }
 
@@ -527,6 +614,52 @@ mod tests {
         assert_eq!(change.kept_commands(), ["X.CallbackA"]);
     }
 
+    fn decide_with(app: &App, live: Result<LiveState, AppError>, desired: Desired) -> Decision {
+        decide(app, live, desired).decision.unwrap()
+    }
+
+    #[test]
+    fn a_secret_url_is_compared_by_fingerprint_and_a_doubled_dollar_as_one() {
+        let template = "https://h/?k=${K}";
+        let mut masked = live(template, &["X.CallbackA"]);
+        masked.url_fingerprint = Some("hmac-sha256:aa".into());
+        let want = |fingerprint| Desired {
+            url_fingerprint: Some(fingerprint),
+            ..Desired::default()
+        };
+        let same = decide_with(
+            &app(spec(template, &["X.CallbackA"])),
+            Ok(masked.clone()),
+            want("hmac-sha256:aa"),
+        );
+        assert_eq!(same.action, Action::NoOp);
+        let change = decide_with(
+            &app(spec(template, &["X.CallbackA"])),
+            Ok(masked.clone()),
+            want("hmac-sha256:bb"),
+        );
+        assert_eq!(change.action, Action::Update);
+        let callback = change.callback.unwrap();
+        assert_eq!(
+            callback.url_value_change(),
+            Some(("hmac-sha256:aa", "hmac-sha256:bb"))
+        );
+        // The body shows the template; apply sends the resolved URL from the credentials.
+        assert_eq!(change.calls[0].body["Url"], template);
+        // A live URL with a fingerprint enters the live state's digest.
+        assert_ne!(
+            masked.fingerprint(),
+            live(template, &["X.CallbackA"]).fingerprint()
+        );
+
+        let p = decide_with(
+            &app(spec("https://h/?cost=$$5", &["X.CallbackA"])),
+            Ok(live("https://h/?cost=$5", &["X.CallbackA"])),
+            Desired::default(),
+        );
+        assert_eq!(p.action, Action::NoOp);
+    }
+
     #[test]
     fn fingerprint_ignores_command_order_but_not_content() {
         let a = live("https://a", &["X.CallbackA", "X.CallbackB"]).fingerprint();
@@ -547,7 +680,7 @@ mod tests {
         use crate::tim::client::Secret;
         let key = Secret::new("key".into());
         let state = |token: &str, enabled| TokenState {
-            fingerprint: token::fingerprint(&key, 1400000001, token),
+            fingerprint: token::fingerprint(&key, 1400000001, token::SecretKind::Token, token),
             enabled,
         };
         let with_token = |callback, token| App {
@@ -566,6 +699,7 @@ mod tests {
             Ok(LiveState {
                 callback: None,
                 token: LiveToken::Missing,
+                url_fingerprint: None,
             }),
             Some(&want),
         );
@@ -598,6 +732,7 @@ mod tests {
             Ok(LiveState {
                 callback: None,
                 token: LiveToken::Present(state("old", true)),
+                url_fingerprint: None,
             }),
             None,
         );

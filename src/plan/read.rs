@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::token::{self, LiveToken, TokenState};
+use super::token::{self, LiveToken, SecretKind, TokenState};
 use super::{AppError, LiveState};
 use crate::credentials::Credentials;
 use crate::tim::client::Client;
@@ -38,7 +38,8 @@ pub async fn read_all(
 /// Reads one app: its callback and, where the token is managed, its token, both at once (they
 /// do not depend on each other, and an app's read then costs one round trip, not two). The
 /// token's value is turned into its keyed fingerprint here and dropped, so it never reaches the
-/// plan.
+/// plan; so is the live callback URL of an app whose desired URL has `${NAME}` references, which
+/// the plan holds masked.
 pub async fn read_one(client: &Client, app: &Credentials) -> Result<LiveState, AppError> {
     let target = &app.target;
     let read_token = async {
@@ -48,7 +49,12 @@ pub async fn read_one(client: &Client, app: &Credentials) -> Result<LiveState, A
         Ok(match client.read::<TokenBody>(target).await? {
             None => LiveToken::Missing,
             Some(body) => LiveToken::Present(TokenState {
-                fingerprint: token::fingerprint(&target.secret_key, target.sdkappid, &body.token),
+                fingerprint: token::fingerprint(
+                    &target.secret_key,
+                    target.sdkappid,
+                    SecretKind::Token,
+                    &body.token,
+                ),
                 enabled: body.enabled,
             }),
         })
@@ -56,8 +62,27 @@ pub async fn read_one(client: &Client, app: &Credentials) -> Result<LiveState, A
     // Both are awaited even when one fails, so that an app whose reads both fail (a wrong key)
     // always reports its callback read, whichever answer came first.
     let (callback, token) = tokio::join!(client.read::<Callback>(target), read_token);
+    let mut callback = callback.map_err(|e| AppError::from(&e))?;
+    let secret_template = app
+        .callback_url
+        .as_ref()
+        .filter(|url| url.fingerprint.is_some());
+    let url_fingerprint = match (&mut callback, secret_template) {
+        (Some(live), Some(desired)) => {
+            let fingerprint = token::fingerprint(
+                &target.secret_key,
+                target.sdkappid,
+                SecretKind::CallbackUrl,
+                &live.url,
+            );
+            live.url = desired.template.mask(&live.url);
+            Some(fingerprint)
+        }
+        _ => None,
+    };
     Ok(LiveState {
-        callback: callback.map_err(|e| AppError::from(&e))?,
+        callback,
+        url_fingerprint,
         token: token.map_err(|e| AppError::from(&e))?,
     })
 }

@@ -3,9 +3,10 @@
 //! A saved plan records, per app, the desired state it was made for and the live state as read
 //! (with its fingerprint). `apply --plan` applies the recorded desired state, not whatever the
 //! YAML says by then, and only to apps whose live state has not moved since; to say *what* moved,
-//! the file keeps the live state itself and not only its digest. It holds no secrets: callback
-//! URLs and command words are not secret, and a token appears only as its keyed fingerprint
-//! (`plan::token`), so the value is read again from its variable at apply time.
+//! the file keeps the live state itself and not only its digest. It holds no secrets: a callback
+//! URL appears as its template (`${NAME}`, never the value) and, where it holds a secret, as a
+//! keyed fingerprint beside the live URL masked; a token appears only as its keyed fingerprint
+//! (`plan::token`). The values are read again from their variables at apply time.
 //!
 //! The format is versioned (`format_version`) and carries a checksum, so that a file from
 //! another livehook or a truncated download is refused with a clear error instead of being
@@ -19,18 +20,20 @@ use sha2::{Digest, Sha256};
 
 use super::diff::{self, Comparison};
 use super::plan_mac;
-use super::token::TokenState;
-use super::{Action, AppError, AppPlan, LiveState, PlannedCall};
+use super::{Action, AppError, AppPlan, Desired, LiveState, PlannedCall};
 use crate::atomic_file;
 use crate::config::model::callback_in_file;
+use crate::config::url_template::UrlTemplate;
 use crate::config::{App, Location, Managed, Origin, Position, TokenSpec};
 use crate::credentials::Credentials;
 use crate::tim::wire::Callback;
 
 /// What the `kind` field says, so that any other JSON file is told apart from a plan.
 pub const KIND: &str = "livehook-plan";
-/// The only saved-plan format this livehook reads and writes. Version 2 added the per-app MAC.
-pub const FORMAT_VERSION: u64 = 2;
+/// The only saved-plan format this livehook reads and writes. Version 2 added the per-app MAC;
+/// version 3 reads a callback URL as a template (`$$`, `${NAME}`), which an older livehook would
+/// send as written.
+pub const FORMAT_VERSION: u64 = 3;
 
 /// A saved plan, as written.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,6 +78,10 @@ pub struct SavedDesired {
     /// `null`: unmanaged.
     #[serde(default, with = "callback_in_file::managed")]
     pub callback: Option<Managed<Callback>>,
+    /// When the callback URL has `${NAME}` references: the keyed fingerprint of the URL they
+    /// resolved to (apply refuses the app if they resolve to another one by then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_fingerprint: Option<String>,
     /// `null`: unmanaged.
     pub token: Option<Managed<SavedToken>>,
 }
@@ -103,7 +110,11 @@ pub enum SavedPlanError {
         "{} is a livehook plan of format version {found}; this livehook ({}) reads version {FORMAT_VERSION}{}",
         path.display(),
         env!("CARGO_PKG_VERSION"),
-        if found == "1" { " (version 1 plans are not authenticated)" } else { "" }
+        match found.as_str() {
+            "1" => " (version 1 plans are not authenticated)",
+            "2" => " (version 2 plans read callback urls as written, not as templates)",
+            _ => "",
+        }
     )]
     Version { path: PathBuf, found: String },
     #[error(
@@ -180,6 +191,11 @@ fn unsigned(apps: &[App], plans: &[AppPlan]) -> Option<SavedPlan> {
             secret_key_env: app.secret_key_env.clone(),
             desired: SavedDesired {
                 callback: app.callback.clone(),
+                url_fingerprint: decision
+                    .callback
+                    .as_ref()
+                    .and_then(|c| c.secret_url.as_ref())
+                    .map(|s| s.after.clone()),
                 token,
             },
             live: decision.live.clone(),
@@ -423,20 +439,20 @@ pub enum Recheck {
 }
 
 /// Decides `app` (`saved.to_app(…)`) again from `live`, its state now, and refuses it when that
-/// is not the state the plan was made from. `desired_token` is the keyed fingerprint of the value
-/// in the token variable now, as for [`super::decide`].
+/// is not the state the plan was made from. `desired` holds the keyed fingerprints of the values
+/// in the app's variables now, as for [`super::decide`].
 pub fn recheck(
     saved: &SavedApp,
     app: &App,
     live: Result<LiveState, AppError>,
-    desired_token: Option<&TokenState>,
+    desired: Desired<'_>,
 ) -> Recheck {
     let now = match live {
         Ok(now) => now,
-        Err(error) => return Recheck::Current(super::decide(app, Err(error), desired_token)),
+        Err(error) => return Recheck::Current(super::decide(app, Err(error), desired)),
     };
     let mut reasons = stale(&saved.live, &now, &saved.live_fingerprint);
-    if let (Some(planned), Some(value)) = (saved.planned_token_fingerprint(), desired_token) {
+    if let (Some(planned), Some(value)) = (saved.planned_token_fingerprint(), desired.token) {
         if planned != value.fingerprint {
             reasons.push(format!(
                 "the token in {} is not the one the plan was made with",
@@ -444,7 +460,13 @@ pub fn recheck(
             ));
         }
     }
-    let plan = super::decide(app, Ok(now), desired_token);
+    if saved.desired.url_fingerprint.as_deref() != desired.url_fingerprint {
+        reasons.push(format!(
+            "the callback url's {} not the one the plan was made with",
+            url_variables(app)
+        ));
+    }
+    let plan = super::decide(app, Ok(now), desired);
     if reasons.is_empty() {
         return Recheck::Current(plan);
     }
@@ -468,6 +490,21 @@ fn stale(planned: &LiveState, now: &LiveState, planned_fingerprint: &str) -> Vec
     moved
 }
 
+/// `${A}` or `${A}, ${B}`: what a callback URL's secret parts come from.
+fn url_variables(app: &App) -> String {
+    let variables = match &app.callback {
+        Some(Managed::Present(callback)) => UrlTemplate::parse(&callback.url)
+            .map(|t| t.variables().iter().map(|v| format!("${{{v}}}")).collect())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    match variables.len() {
+        0 => "value is".to_owned(),
+        1 => format!("{} is", variables[0]),
+        _ => format!("{} are", variables.join(", ")),
+    }
+}
+
 fn token_variable(app: &App) -> String {
     match &app.token {
         Some(Managed::Present(t)) => t.value_env.clone(),
@@ -481,6 +518,12 @@ fn token_variable(app: &App) -> String {
 pub fn moved(planned: &LiveState, now: &LiveState) -> Vec<String> {
     diff::callback(planned.callback.as_ref(), now.callback.as_ref())
         .into_iter()
+        .chain(diff::url_value(
+            planned.callback.as_ref(),
+            now.callback.as_ref(),
+            planned.url_fingerprint.as_deref(),
+            now.url_fingerprint.as_deref(),
+        ))
         .chain(diff::token(planned.token.state(), now.token.state()))
         .map(|d| d.describe(Comparison::SincePlan))
         .collect()
@@ -559,6 +602,7 @@ mod tests {
                 commands: words.iter().map(|w| w.to_string()).collect(),
             }),
             token,
+            url_fingerprint: None,
         }
     }
 
@@ -594,6 +638,7 @@ mod tests {
         let none = LiveState {
             callback: None,
             token: LiveToken::Missing,
+            url_fingerprint: None,
         };
         assert_eq!(
             moved(&none, &before),

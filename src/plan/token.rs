@@ -1,4 +1,6 @@
-//! The webhook token part of an app's plan (README, "The webhook token").
+//! The webhook token part of an app's plan (README, "The webhook token"), and the keyed
+//! fingerprints that stand for every secret a plan compares (tokens, and callback URLs with
+//! `${NAME}`).
 //!
 //! The token is a secret, so the plan never holds its value: live and desired tokens are both
 //! reduced to a *keyed* fingerprint (HMAC-SHA256 keyed by the app's secret key) at the moment they
@@ -51,18 +53,30 @@ impl LiveToken {
     }
 }
 
-/// The keyed fingerprint of a token value, `hmac-sha256:` and 64 hex digits.
+/// What a keyed fingerprint is of; each kind has its own label, so that a token and a URL with
+/// the same text never show the same fingerprint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretKind {
+    Token,
+    /// A callback URL with `${NAME}` references, resolved.
+    CallbackUrl,
+}
+
+/// The keyed fingerprint of a secret value, `hmac-sha256:` and 64 hex digits.
 ///
-/// The SDKAppID is part of the message so that one token used by two apps sharing a key does not
+/// The SDKAppID is part of the message so that one value used by two apps sharing a key does not
 /// show the same fingerprint; the leading label separates this use of the key from UserSigs.
-pub fn fingerprint(secret_key: &Secret, sdkappid: u64, token: &str) -> String {
+pub fn fingerprint(secret_key: &Secret, sdkappid: u64, kind: SecretKind, value: &str) -> String {
     // HMAC accepts keys of any length, so `new_from_slice` cannot fail.
     let mut mac = Hmac::<Sha256>::new_from_slice(secret_key.expose().as_bytes())
         .expect("HMAC takes keys of any length");
-    mac.update(b"livehook webhook token fingerprint v1\0");
+    mac.update(match kind {
+        SecretKind::Token => b"livehook webhook token fingerprint v1\0".as_slice(),
+        SecretKind::CallbackUrl => b"livehook callback url fingerprint v1\0".as_slice(),
+    });
     mac.update(sdkappid.to_string().as_bytes());
     mac.update(b"\0");
-    mac.update(token.as_bytes());
+    mac.update(value.as_bytes());
     let digest = mac.finalize().into_bytes();
     format!("{PREFIX}{digest:x}")
 }
@@ -142,7 +156,7 @@ mod tests {
 
     fn state(token: &str, enabled: bool) -> TokenState {
         TokenState {
-            fingerprint: fingerprint(&key(), 1400000001, token),
+            fingerprint: fingerprint(&key(), 1400000001, SecretKind::Token, token),
             enabled,
         }
     }
@@ -196,7 +210,7 @@ mod tests {
     #[test]
     fn the_fingerprint_is_keyed_and_never_the_plain_hash() {
         use sha2::Digest;
-        let fp = fingerprint(&key(), 1, "abc");
+        let fp = fingerprint(&key(), 1, SecretKind::Token, "abc");
         assert!(fp.starts_with("hmac-sha256:") && fp.len() == PREFIX.len() + 64);
         let plain = format!("{:x}", Sha256::digest(b"abc"));
         assert!(!fp.contains(&plain));
@@ -207,9 +221,13 @@ mod tests {
             Sha256::digest(b"livehook webhook token fingerprint v1\x001\x00abc")
         );
         assert!(!fp.contains(&unkeyed));
-        assert_ne!(fp, fingerprint(&Secret::new("other".into()), 1, "abc"));
-        assert_ne!(fp, fingerprint(&key(), 2, "abc"));
-        assert_eq!(fp, fingerprint(&key(), 1, "abc"));
+        assert_ne!(
+            fp,
+            fingerprint(&Secret::new("other".into()), 1, SecretKind::Token, "abc")
+        );
+        assert_ne!(fp, fingerprint(&key(), 2, SecretKind::Token, "abc"));
+        assert_eq!(fp, fingerprint(&key(), 1, SecretKind::Token, "abc"));
+        assert_ne!(fp, fingerprint(&key(), 1, SecretKind::CallbackUrl, "abc"));
         assert_eq!(short(&fp).chars().count(), "sha256:".len() + 8 + 1);
     }
 }

@@ -27,8 +27,11 @@ pub struct ProbeTarget {
     pub sdkappid: u64,
     /// The callback URL as the desired state writes it: what every report shows.
     pub url: String,
-    /// The URL the probe is sent to, which may hold secrets `url` only names; never shown.
+    /// The URL the probe is sent to, which may hold secrets `url` only names (`${NAME}`); never
+    /// shown.
     pub send_to: Secret,
+    /// The values of those secrets, scrubbed from whatever the receiver answers.
+    pub hidden: Vec<Secret>,
     /// The command word to send; `None` when the app has no after-callback word and none was
     /// named, so that nothing is sent.
     pub command: Option<String>,
@@ -171,6 +174,7 @@ impl Prober {
         if target.send_to.expose() != target.url {
             secrets.push(target.send_to.expose().to_owned());
         }
+        secrets.extend(target.hidden.iter().map(|s| s.expose().to_owned()));
         let started = Instant::now();
         let answer = self.exchange(request).await;
         let latency = started.elapsed();

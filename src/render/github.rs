@@ -96,7 +96,12 @@ pub fn plan_annotations(plans: &[AppPlan]) -> Vec<Annotation> {
             )),
             Action::Update => {
                 if let (Some(before), Some(after)) = (&change.before, &change.after) {
-                    if before.url != after.url {
+                    if change.url_value_change().is_some() {
+                        out.push(warn(
+                            origin.url.as_ref().or(callback_line),
+                            format!("the sensitive value in callback url {} changes", after.url),
+                        ));
+                    } else if change.url_changes() {
                         out.push(warn(
                             origin.url.as_ref().or(callback_line),
                             format!("callback url changes from {} to {}", before.url, after.url),

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use crate::config::model::callback_in_file::InFile;
 use crate::plan::{Action, AppPlan, Summary, TokenChange, TokenState};
+use crate::tim::wire::Callback;
 
 pub const FORMAT_VERSION: &str = "1.0";
 
@@ -51,10 +52,12 @@ fn app(plan: &AppPlan) -> Value {
     let decision = plan.decision.as_ref().ok();
     let live = decision.and_then(|d| d.live.callback.as_ref());
     // An unmanaged callback stays as it is: `after` repeats `before`.
-    let (before, after) = match decision.and_then(|d| d.callback.as_ref()) {
+    let change = decision.and_then(|d| d.callback.as_ref());
+    let (before, after) = match change {
         Some(change) => (change.before.as_ref(), change.after.as_ref()),
         None => (live, live),
     };
+    let secret = change.and_then(|c| c.secret_url.as_ref());
     let mut app = json!({
         "name": plan.name,
         "sdkappid": plan.sdkappid,
@@ -62,8 +65,8 @@ fn app(plan: &AppPlan) -> Value {
         "endpoint": plan.endpoint,
         "action": Action::name_of(plan.action()),
         "calls": decision.map_or(&[][..], |d| &d.calls),
-        "before": before.map(InFile),
-        "after": after.map(InFile),
+        "before": callback(before, secret.and_then(|s| s.before.as_deref())),
+        "after": callback(after, secret.map(|s| s.after.as_str())),
         "token": token(decision.and_then(|d| d.token.as_ref())),
         "fingerprint": decision.map(|d| &d.fingerprint),
         "error": plan.decision.as_ref().err(),
@@ -73,6 +76,16 @@ fn app(plan: &AppPlan) -> Value {
         app["probe"] = super::probe::app_json(probe);
     }
     app
+}
+
+/// A callback as `{url, commands}`; a URL with `${NAME}` references (the template, or the live
+/// URL masked) adds `url_fingerprint`, the keyed fingerprint of the real URL.
+fn callback(callback: Option<&Callback>, url_fingerprint: Option<&str>) -> Value {
+    let mut value = json!(callback.map(InFile));
+    if let (Some(object), Some(fingerprint)) = (value.as_object_mut(), url_fingerprint) {
+        object.insert("url_fingerprint".into(), json!(fingerprint));
+    }
+    value
 }
 
 /// The token part: `null` when unmanaged; never the value, only its keyed fingerprint.

@@ -131,7 +131,9 @@ fn callback_summary(change: &CallbackChange) -> String {
         Action::Delete => "callback deleted".into(),
         Action::Update => {
             let mut parts = Vec::new();
-            if change.before.as_ref().map(|b| &b.url) != change.after.as_ref().map(|a| &a.url) {
+            if change.url_value_change().is_some() {
+                parts.push("url's sensitive value changed".to_string());
+            } else if change.url_changes() {
                 parts.push("url changed".to_string());
             }
             let (added, removed) = (
@@ -292,7 +294,22 @@ fn diff_lines(change: &CallbackChange) -> String {
     };
     let _ = writeln!(out, "{marker} callback:");
     match (&change.before, &change.after) {
-        (Some(before), Some(after)) if before.url != after.url => {
+        (Some(_), Some(after)) if change.url_value_change().is_some() => {
+            // The same text on both sides: the keyed fingerprints tell the values apart.
+            let (from, to) = change.url_value_change().unwrap_or_default();
+            let url = escape::text(&after.url);
+            let _ = writeln!(
+                out,
+                "-   url: {url}  # sensitive value {}",
+                token::short(from)
+            );
+            let _ = writeln!(
+                out,
+                "+   url: {url}  # sensitive value {}",
+                token::short(to)
+            );
+        }
+        (Some(before), Some(after)) if change.url_changes() => {
             let _ = writeln!(out, "-   url: {}", escape::text(&before.url));
             let _ = writeln!(out, "+   url: {}", escape::text(&after.url));
         }

@@ -178,7 +178,15 @@ fn callback_body(out: &mut String, change: &CallbackChange) {
             whole_callback(out, &before.url, &change.removed_commands(), "-", DELETE);
         }
         (Some(before), Some(after)) => {
-            if before.url == after.url {
+            if let Some((from, to)) = change.url_value_change() {
+                let _ = writeln!(
+                    out,
+                    "      {} url      = {} (sensitive value changed, {})",
+                    paint(UPDATE, "~"),
+                    quoted(&after.url),
+                    token::short_change(from, to)
+                );
+            } else if !change.url_changes() {
                 let _ = writeln!(out, "        url      = {}", quoted(&after.url));
             } else {
                 let (old, new) = url_diff(&before.url, &after.url);

@@ -215,7 +215,7 @@ async fn damaged_or_foreign_plan_files_are_clear_errors_naming_the_file() {
     );
     write(
         "future.json",
-        &good.replace("\"format_version\": 2", "\"format_version\": 3"),
+        &good.replace("\"format_version\": 3", "\"format_version\": 4"),
     );
     write("other.json", "{\"apps\": []}");
     write("yaml.json", "version: 1\n");

@@ -29,6 +29,7 @@ mod support;
 mod tls;
 mod token;
 mod trusted_endpoints;
+mod url_secrets;
 mod usage;
 mod validate;
 mod write_safety;

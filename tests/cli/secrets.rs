@@ -1,7 +1,8 @@
 //! No secret reaches what livehook writes: every command and format, with `-v` debug logging,
 //! through success and failure paths (an unreachable endpoint, a wrong key, a stale saved plan,
-//! a missing token variable, damaged answers), searched for the secret key, any UserSig and
-//! every token value in stdout, stderr, saved plans, exports and `$GITHUB_STEP_SUMMARY`.
+//! a missing token variable, damaged answers), searched for the secret key, any UserSig, every
+//! token value and the secret of a `${HOOK_KEY}` callback URL (desired, live, and changed after a
+//! saved plan) in stdout, stderr, saved plans, exports and `$GITHUB_STEP_SUMMARY`.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -13,8 +14,8 @@ use livehook::emulator::{FaultKind, Options, State};
 
 use crate::support::{
     ALL_SECRETS, CREATE_ROOM, SECRET_KEY, SWEEP_DESIRED_TOKEN, SWEEP_LEGACY_TOKEN,
-    SWEEP_LIVE_TOKEN, SWEEP_OTHER_TOKEN, WRONG_KEY, callback, live_app, livehook, start_emulator,
-    stdout, token,
+    SWEEP_LIVE_TOKEN, SWEEP_OLD_URL_KEY, SWEEP_OTHER_TOKEN, SWEEP_OTHER_URL_KEY, SWEEP_URL_KEY,
+    WRONG_KEY, callback, live_app, livehook, start_emulator, stdout, token,
 };
 
 fn state() -> State {
@@ -24,7 +25,10 @@ fn state() -> State {
             (
                 1400000002,
                 live_app(
-                    callback("https://old.example.com/hook", &[CREATE_ROOM]),
+                    callback(
+                        &format!("https://new.example.com/hook?key={SWEEP_OLD_URL_KEY}"),
+                        &[CREATE_ROOM],
+                    ),
                     token(SWEEP_LIVE_TOKEN, false),
                 ),
             ),
@@ -49,11 +53,11 @@ defaults:
 apps:
   create-me:
     sdkappid: 1400000001
-    callback: {{url: https://new.example.com/hook, commands: [{CREATE_ROOM}]}}
+    callback: {{url: 'https://new.example.com/hook?key=${{HOOK_KEY}}', commands: [{CREATE_ROOM}]}}
     token: {{value_env: HOOK_TOKEN}}
   update-me:
     sdkappid: 1400000002
-    callback: {{url: https://new.example.com/hook, commands: [{CREATE_ROOM}]}}
+    callback: {{url: 'https://new.example.com/hook?key=${{HOOK_KEY}}', commands: [{CREATE_ROOM}]}}
     token: {{value_env: HOOK_TOKEN, enabled: true}}
   delete-me:
     sdkappid: 1400000003
@@ -123,13 +127,16 @@ impl Seen {
 /// The secrets this sweep hands to livehook and to the emulator: an output may hold no
 /// eight-character run of any of them. (Other tests' secrets share runs such as `desired-` with
 /// ordinary output, so for those only the whole value is searched.)
-const SWEPT: [&str; 6] = [
+const SWEPT: [&str; 9] = [
     SECRET_KEY,
     WRONG_KEY,
     SWEEP_DESIRED_TOKEN,
     SWEEP_OTHER_TOKEN,
     SWEEP_LIVE_TOKEN,
     SWEEP_LEGACY_TOKEN,
+    SWEEP_URL_KEY,
+    SWEEP_OLD_URL_KEY,
+    SWEEP_OTHER_URL_KEY,
 ];
 
 /// Every eight-character run of the swept secrets, and every other test secret whole, each with
@@ -194,13 +201,20 @@ fn no_command_or_format_leaks_a_key_usersig_or_token_even_with_debug_logs() {
     let env_ok: Vec<(&str, &str)> = vec![
         ("TIM_SECRET_KEY", SECRET_KEY),
         ("HOOK_TOKEN", SWEEP_DESIRED_TOKEN),
+        ("HOOK_KEY", SWEEP_URL_KEY),
         ("GITHUB_STEP_SUMMARY", &summary_var),
     ];
     let env_wrong_key: Vec<(&str, &str)> = vec![
         ("TIM_SECRET_KEY", WRONG_KEY),
         ("HOOK_TOKEN", SWEEP_DESIRED_TOKEN),
+        ("HOOK_KEY", SWEEP_URL_KEY),
     ];
-    let env_no_token: Vec<(&str, &str)> = vec![("TIM_SECRET_KEY", SECRET_KEY)];
+    let env_no_token: Vec<(&str, &str)> =
+        vec![("TIM_SECRET_KEY", SECRET_KEY), ("HOOK_KEY", SWEEP_URL_KEY)];
+    let env_no_url_key: Vec<(&str, &str)> = vec![
+        ("TIM_SECRET_KEY", SECRET_KEY),
+        ("HOOK_TOKEN", SWEEP_DESIRED_TOKEN),
+    ];
     // Fast retries: an unreachable endpoint is retried like any network failure.
     // 2 s: short enough to cut off a 5 s stall, long enough that a loaded machine does not turn
     // a slow clean answer into an extra retry (which would shift the seeded faults).
@@ -273,17 +287,20 @@ fn no_command_or_format_leaks_a_key_usersig_or_token_even_with_debug_logs() {
     );
     run("plan wrong key", &["plan"], &env_wrong_key, 1);
     run("plan no token variable", &["plan"], &env_no_token, 1);
+    run("plan no url variable", &["plan"], &env_no_url_key, 1);
     run("plan faulty", &["plan", "faulty.yaml"], &env_ok, -1);
     run("plan invalid", &["plan", "invalid.yaml"], &env_ok, 1);
 
     run("export file", &["export", "livehook.yaml"], &env_ok, 0);
     let endpoint = emulator.base_url();
+    // Not 1400000002: with no file to declare its `${HOOK_KEY}`, export shows a live URL as it
+    // is (and warns), which is the user's own secret on their own terminal.
     run(
         "export sdkappid",
         &[
             "export",
             "--sdkappid",
-            "1400000002",
+            "1400000003",
             "--endpoint",
             &endpoint,
         ],
@@ -327,6 +344,17 @@ fn no_command_or_format_leaks_a_key_usersig_or_token_even_with_debug_logs() {
         &[
             ("TIM_SECRET_KEY", SECRET_KEY),
             ("HOOK_TOKEN", SWEEP_OTHER_TOKEN),
+            ("HOOK_KEY", SWEEP_URL_KEY),
+        ],
+        1,
+    );
+    run(
+        "apply --plan, url variable changed",
+        &["apply", "--plan", "stale.json"],
+        &[
+            ("TIM_SECRET_KEY", SECRET_KEY),
+            ("HOOK_TOKEN", SWEEP_DESIRED_TOKEN),
+            ("HOOK_KEY", SWEEP_OTHER_URL_KEY),
         ],
         1,
     );
@@ -412,7 +440,10 @@ fn no_command_or_format_leaks_a_key_usersig_or_token_even_with_debug_logs() {
     let output = run(
         "plan --emulator",
         &["plan", "--emulator", "state.json"],
-        &[("HOOK_TOKEN", SWEEP_DESIRED_TOKEN)],
+        &[
+            ("HOOK_TOKEN", SWEEP_DESIRED_TOKEN),
+            ("HOOK_KEY", SWEEP_URL_KEY),
+        ],
         0,
     );
     assert!(String::from_utf8_lossy(&output.stderr).contains("in-process emulator started"));

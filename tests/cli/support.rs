@@ -66,6 +66,11 @@ secrets! {
     SWEEP_OTHER_TOKEN = "sweepOther-0a9cXk3";
     SWEEP_LIVE_TOKEN = "sweepLive-77b3Pw5";
     SWEEP_LEGACY_TOKEN = "sweepLegacy-c5e0Jm8";
+    /// The leak sweep: the secret in the callback URL (`${HOOK_KEY}`), the one live before, and
+    /// one put in the variable after a saved plan.
+    SWEEP_URL_KEY = "sweepUrlKey-4e9dRt2";
+    SWEEP_OLD_URL_KEY = "sweepOldUrl-b81cVn6";
+    SWEEP_OTHER_URL_KEY = "sweepOtherUrl-07aFq9";
 
     /// Answer tampering: the token a tampering proxy sees and echoes.
     TAMPERING_TOKEN = "tok-TAMPERED-5d0c8e21a9";
@@ -84,6 +89,12 @@ secrets! {
     CLASH_UNDERSCORE_TOKEN = "token-of-prod-underscore-9a7b";
     /// Probes: the webhook token that signs them (its `Sign` is searched for as well).
     PROBE_TOKEN = "probeToken-3e9dWq4";
+    /// Secrets in callback URLs: the value of `${HOOK_KEY}`, the live one it replaces, one put
+    /// in the variable after a saved plan, and a live URL's secret of another shape.
+    URL_KEY = "urlKey-3b7e1c94";
+    URL_OLD_KEY = "urlOld-5a2d8f61";
+    URL_NEW_KEY = "urlNew-9c4e0b27";
+    URL_ELSEWHERE_KEY = "urlElse-1f6a3d85";
     /// Proxies: the user name and password in the proxy's URL, which no output may show.
     PROXY_USER = "proxyUser-e4c1";
     PROXY_PASSWORD = "proxyPass-9b27Hx";

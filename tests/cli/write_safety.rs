@@ -146,7 +146,14 @@ async fn a_livehook_bug_is_reported_as_one() {
         fingerprint: "fingerprint-of-the-desired-token".into(),
         enabled: true,
     };
-    let plan = plan::decide(&app, Ok(LiveState::default()), Some(&desired));
+    let plan = plan::decide(
+        &app,
+        Ok(LiveState::default()),
+        plan::Desired {
+            token: Some(&desired),
+            ..plan::Desired::default()
+        },
+    );
     assert!(
         plan.decision.as_ref().is_ok_and(|d| !d.calls.is_empty()),
         "{plan:?}"
@@ -162,6 +169,7 @@ async fn a_livehook_bug_is_reported_as_one() {
         reads_token: true,
         // The bug: no value was resolved for the token the plan sets.
         token: None,
+        callback_url: None,
     };
     let client = Client::new(ClientOptions::default()).unwrap();
     let outcome = apply_app(

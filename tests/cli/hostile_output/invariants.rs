@@ -4,7 +4,7 @@
 //! crates have.
 
 use livehook::config::{App, Location, Managed, Origin, Position};
-use livehook::plan::{AppError, AppPlan, LiveState, decide};
+use livehook::plan::{AppError, AppPlan, Desired, LiveState, decide};
 use livehook::render;
 use livehook::tim::region::Region;
 use livehook::tim::wire::Callback;
@@ -55,12 +55,12 @@ pub fn plans(outside: Outside) -> Vec<AppPlan> {
                 outside.desired_words,
             ),
             Ok(live),
-            None,
+            Desired::default(),
         ),
         decide(
             &app(outside.name, String::new(), Vec::new()),
             Err(failure),
-            None,
+            Desired::default(),
         ),
     ]
 }
