@@ -11,8 +11,8 @@ use sha2::{Digest, Sha256};
 
 use crate::probe_receiver::{Receiver, Seen};
 use crate::support::{
-    CREATE_ROOM, DESTROY_ROOM, PROBE_TOKEN, SDKAPPID, SECRET_KEY, livehook, setup, state_with_apps,
-    stderr, stdout, writes,
+    CREATE_ROOM, DESTROY_ROOM, PROBE_TOKEN, PROBE_URL_KEY, SDKAPPID, SECRET_KEY, livehook, setup,
+    state_with_apps, stderr, stdout, writes,
 };
 use crate::tls::TestPki;
 
@@ -668,4 +668,54 @@ async fn plan_probe_shows_verdicts_and_apply_probe_writes_nothing_for_the_failin
             assert_no_token_or_sign("output", &text, &signs(&[&r]));
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_url_with_a_secret_is_sent_resolved_and_shown_as_its_template() {
+    let r = Receiver::start().await;
+    let state: State = state_with_apps(&[(1400000001, SECRET_KEY), (1400000002, SECRET_KEY)]);
+    let good = format!("{}?key=${{PROBE_URL_KEY}}", r.url("/ok"));
+    let bad = format!("{}?key=${{PROBE_URL_KEY}}", r.url("/code"));
+    // Quoted: a flow mapping would end at the template's `}`.
+    let quoted = |url: &str| format!("\"{url}\"");
+    let s = setup(state, |e| plan_yaml(e, &quoted(&good), &quoted(&bad))).await;
+    let env = [
+        ("TIM_SECRET_KEY", SECRET_KEY),
+        ("PROBE_TOKEN", PROBE_TOKEN),
+        ("PROBE_URL_KEY", PROBE_URL_KEY),
+    ];
+    let d = s.dir.path();
+    let probe = livehook(d, &["probe", "-v"], &env);
+    assert_eq!(probe.status.code(), Some(1), "{}", stderr(&probe));
+    let plan = livehook(d, &["plan", "--probe", "--format", "json", "-v"], &env);
+    assert_eq!(plan.status.code(), Some(1), "{}", stderr(&plan));
+    let seen = r.seen();
+    assert_eq!(seen.len(), 4);
+    for request in &seen {
+        assert_eq!(
+            request.query[0],
+            ("key".to_owned(), PROBE_URL_KEY.to_owned())
+        );
+    }
+    let doc: Value = serde_json::from_str(&stdout(&plan)).unwrap();
+    assert_eq!(doc["apps"][1]["probe"]["url"], good.as_str());
+    for output in [&probe, &plan] {
+        for text in [stdout(output), stderr(output)] {
+            assert!(text.contains("${PROBE_URL_KEY}"), "{text}");
+            assert!(!text.contains(PROBE_URL_KEY), "{text}");
+            assert_no_token_or_sign("output", &text, &signs(&[&r]));
+        }
+    }
+    // The receiver's ErrorInfo echoes the Sign; a missing URL variable is named before sending.
+    let before = r.seen().len();
+    let missing = livehook(d, &["probe"], &env[..2]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains(
+            "environment variable PROBE_URL_KEY is not set (needed by apps `bad-new`, `good-new`)"
+        ),
+        "{}",
+        stderr(&missing)
+    );
+    assert_eq!(r.seen().len(), before);
 }
