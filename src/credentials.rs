@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use crate::config::url_template::UrlTemplate;
-use crate::config::{App, Managed, parse_http_url, url_text};
+use crate::config::{App, Managed, TokenSpec, parse_http_url, url_text};
 use crate::plan::Desired;
 use crate::plan::token::{self, SecretKind, TokenState};
 use crate::tim::MAX_TOKEN_CHARS;
@@ -147,15 +147,10 @@ pub fn resolve(
         }
         // Checked even when the key is missing, so that one run names every missing variable.
         let token_value = match &app.token {
-            Some(Managed::Present(spec)) => match non_empty_var(&spec.value_env) {
-                Some(value) if value.chars().count() > MAX_TOKEN_CHARS => {
-                    let problem = Problem::TooLong(value.chars().count());
+            Some(Managed::Present(spec)) => match token_variable(spec) {
+                Ok(value) => Some((value, spec.enabled)),
+                Err(problem) => {
                     problems.push((VariableKind::Token, spec.value_env.clone(), problem));
-                    None
-                }
-                Some(value) => Some((value, spec.enabled)),
-                None => {
-                    problems.push((VariableKind::Token, spec.value_env.clone(), Problem::Unset));
                     None
                 }
             },
@@ -221,6 +216,84 @@ pub fn resolve(
                 apps,
             })
             .collect())
+    }
+}
+
+/// What a probe of an app's desired callback sends, resolved from the environment as plan and
+/// apply resolve it (with the same errors), but without a secret key: a probe never talks to
+/// Tencent.
+#[derive(Debug, Clone)]
+pub struct ProbeSecrets {
+    /// The callback URL with its `${NAME}`s resolved: what is sent, never shown.
+    pub url: Secret,
+    /// The values of those `${NAME}`s, to scrub from whatever a receiver answers.
+    pub url_values: Vec<Secret>,
+    /// The webhook token when it is managed and enabled: Tencent signs callbacks with it.
+    pub token: Option<Secret>,
+}
+
+/// [`ProbeSecrets`] of every app whose callback is desired (`None` for the others).
+pub fn probe_secrets(apps: &[App]) -> Result<Vec<Option<ProbeSecrets>>, Vec<MissingVariable>> {
+    let mut missing: BTreeMap<(VariableKind, String, Problem), Vec<String>> = BTreeMap::new();
+    let mut resolved = Vec::with_capacity(apps.len());
+    for app in apps {
+        let Some(Managed::Present(callback)) = &app.callback else {
+            resolved.push(None);
+            continue;
+        };
+        let mut problems = Vec::new();
+        let url = resolve_url(&callback.url, &mut problems);
+        let token = match &app.token {
+            Some(Managed::Present(spec)) if spec.enabled => match token_variable(spec) {
+                Ok(value) => Some(Secret::new(value)),
+                Err(problem) => {
+                    problems.push((VariableKind::Token, spec.value_env.clone(), problem));
+                    None
+                }
+            },
+            _ => None,
+        };
+        for problem in problems {
+            missing.entry(problem).or_default().push(app.name.clone());
+        }
+        resolved.push(url.map(|(template, url)| ProbeSecrets {
+            url: Secret::new(url),
+            url_values: url_values(&template),
+            token,
+        }));
+    }
+    if missing.is_empty() {
+        return Ok(resolved);
+    }
+    Err(missing
+        .into_iter()
+        .map(|((kind, variable, problem), apps)| MissingVariable {
+            variable,
+            kind,
+            problem,
+            apps,
+        })
+        .collect())
+}
+
+/// The values of a URL template's `${NAME}`s, as resolved from the environment.
+pub fn url_values(template: &UrlTemplate) -> Vec<Secret> {
+    template
+        .variables()
+        .into_iter()
+        .filter_map(non_empty_var)
+        .map(Secret::new)
+        .collect()
+}
+
+/// A token's value from its `value_env` variable, or what is wrong with the variable.
+fn token_variable(spec: &TokenSpec) -> Result<String, Problem> {
+    match non_empty_var(&spec.value_env) {
+        Some(value) if value.chars().count() > MAX_TOKEN_CHARS => {
+            Err(Problem::TooLong(value.chars().count()))
+        }
+        Some(value) => Ok(value),
+        None => Err(Problem::Unset),
     }
 }
 

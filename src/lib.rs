@@ -22,6 +22,8 @@ pub mod export;
 pub mod fanout;
 /// Decides, from live and desired state, the exact calls that reconcile them; saved plans.
 pub mod plan;
+/// Sends each callback URL one request as Tencent would, and judges the answer as Tencent does.
+pub mod probe;
 /// Plan and apply reports as text, JSON, markdown and GitHub annotations.
 pub mod render;
 /// Tencent Cloud Chat's REST protocol: wire types, error table, UserSig, regions, the client.

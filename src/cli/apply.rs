@@ -66,7 +66,14 @@ fn apply_desired(
     streams: &mut Streams,
 ) -> Result<Outcome, CliError> {
     let parallelism = args.parallelism.parallelism;
-    let (credentials, plans) = rt.block_on(session.plan(&apps, parallelism))?;
+    let (credentials, mut plans) = rt.block_on(session.plan(&apps, parallelism))?;
+    if args.probe.probe {
+        // Before the plan is shown, so that whoever confirms sees each new URL's verdict.
+        rt.block_on(super::probe::probe_new_urls(
+            plans.iter_mut().zip(&credentials),
+            parallelism,
+        ))?;
+    }
     let text_plan = render::text::render(&plans);
     if args.format == ApplyFormat::Text {
         let _ = streams.out.write_all(text_plan.as_bytes());
@@ -111,6 +118,7 @@ fn apply_desired(
         .zip(credentials)
         .zip(plans)
         .map(|((app, credentials), plan)| Candidate::from_plan(app, credentials, plan))
+        .map(super::probe::refuse_failed_probe)
         .collect();
     let outcomes = rt.block_on(apply::apply_candidates(
         &session.client,
@@ -166,6 +174,26 @@ fn apply_saved(
                 candidates.push(Candidate::from_plan(app, credentials, plan));
             }
         }
+    }
+    if args.probe.probe {
+        // Probed now, after the stale check: what matters is how the receiver answers when the
+        // URL is switched, not when the plan was made.
+        let jobs = candidates.iter_mut().filter_map(|c| match c {
+            Candidate::Apply(job) => Some((&mut job.plan, &job.credentials)),
+            Candidate::Settled(_) => None,
+        });
+        rt.block_on(super::probe::probe_new_urls(jobs, parallelism))?;
+        for candidate in &candidates {
+            if let Candidate::Apply(job) = candidate {
+                if let Some(shown) = shown.iter_mut().find(|p| p.name == job.plan.name) {
+                    shown.probe.clone_from(&job.plan.probe);
+                }
+            }
+        }
+        candidates = candidates
+            .into_iter()
+            .map(super::probe::refuse_failed_probe)
+            .collect();
     }
     let nothing_to_do = candidates
         .iter()

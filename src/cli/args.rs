@@ -15,8 +15,8 @@ pub struct Cli {
 
     /// Log what livehook does to stderr, for debugging a run: every HTTP attempt (command,
     /// SDKAppID, attempt, outcome, duration), retries and their back-off, UserSig renewals, the
-    /// emulator's start and each app's apply steps. Never logs a secret key, UserSig, token or
-    /// request URL.
+    /// emulator's start, each app's apply steps and each probe (by its callback URL as
+    /// configured). Never logs a secret key, UserSig, token, Sign or a request's query.
     #[arg(short, long, global = true)]
     pub verbose: bool,
 
@@ -37,6 +37,10 @@ pub enum Command {
     /// Read the live configuration and print it as a desired-state file (format 1), to start a
     /// repository from what is live today.
     Export(ExportArgs),
+    /// Send each app's callback URL one request exactly as Tencent would, and judge the answer
+    /// as Tencent does (HTTP 200, JSON, ErrorCode 0, within 2 s). Exit 0 when every probed app
+    /// is ok, 1 otherwise. Never talks to Tencent.
+    Probe(ProbeArgs),
     /// Print the JSON Schema of the desired-state file.
     Schema,
     /// Run the local live_config emulator (Tencent's seven calls, over HTTP) until interrupted.
@@ -110,6 +114,9 @@ pub struct PlanArgs {
     #[command(flatten)]
     pub emulator: EmulatorSeed,
 
+    #[command(flatten)]
+    pub probe: ProbeFlag,
+
     /// Also save the plan to FILE (JSON, no secrets), for `livehook apply --plan FILE`. Not
     /// written when an app could not be read.
     #[arg(long, value_name = "FILE")]
@@ -161,6 +168,9 @@ pub struct ApplyArgs {
     /// Write the emulator's state back to STATE_FILE (atomically) after each change.
     #[arg(long, requires = "emulator")]
     pub emulator_persist: bool,
+
+    #[command(flatten)]
+    pub probe: ProbeFlag,
 
     #[command(flatten)]
     pub client: ClientArgs,
@@ -223,6 +233,43 @@ pub struct ExportArgs {
 
     #[command(flatten)]
     pub client: ClientArgs,
+}
+
+/// `--probe` of plan and apply.
+#[derive(Debug, Args)]
+pub struct ProbeFlag {
+    /// Probe each created or changed callback URL as Tencent would call it (one request each,
+    /// see `livehook probe`) and show the verdict; apply then refuses an app whose probe
+    /// failed. Sends requests to the URLs the desired state names (README, "Security model").
+    #[arg(long)]
+    pub probe: bool,
+}
+
+// The shared flags' help is worded for plan; probe words them for itself.
+#[derive(Debug, Args)]
+#[command(
+    mut_arg("targets", |a| a.help("Probe only this app (by name); repeat for several")),
+    mut_arg("parallelism", |a| a.help("How many apps to probe at once")),
+)]
+pub struct ProbeArgs {
+    #[command(flatten)]
+    pub paths: DesiredStatePaths,
+
+    #[command(flatten)]
+    pub targets: Targets,
+
+    /// Send this command word (e.g. `Live.CallbackBeforeSendGift`) to every app instead of each
+    /// app's first after-callback word. A before-callback is sent only when named here.
+    #[arg(long, value_name = "WORD")]
+    pub command: Option<String>,
+
+    #[command(flatten)]
+    pub parallelism: Parallelism,
+
+    /// Output format: `text` for people, `json` for programs (versioned), `markdown` for a
+    /// pull-request comment, `github` for annotations at each failed app's `url:` line.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 /// How livehook talks to Tencent; shared by every command that sends requests.

@@ -13,6 +13,7 @@ mod export;
 mod outcome;
 mod output;
 mod plan;
+mod probe;
 mod saved;
 mod session;
 mod validate;
@@ -65,6 +66,7 @@ fn dispatch(command: Command, streams: &mut Streams) -> Result<Outcome, CliError
         Command::Plan(args) => plan::run(&args, streams),
         Command::Apply(args) => apply::run(&args, streams),
         Command::Export(args) => export::run(&args, streams),
+        Command::Probe(args) => probe::run(&args, streams),
         Command::Emulator(args) => emulator::run(&args, streams),
         Command::Completions { shell } => {
             use clap::CommandFactory;

@@ -20,7 +20,12 @@ pub fn run(args: &PlanArgs, streams: &mut Streams) -> Result<Outcome, CliError> 
             .trusting(args.client.trusted_endpoints());
         let planned = session.plan(&apps, args.parallelism.parallelism).await;
         session.shutdown().await;
-        planned
+        let (credentials, mut plans) = planned?;
+        if args.probe.probe {
+            let parallelism = args.parallelism.parallelism;
+            super::probe::probe_new_urls(plans.iter_mut().zip(&credentials), parallelism).await?;
+        }
+        Ok::<_, CliError>((credentials, plans))
     })?;
     // The report comes first, so that a plan that cannot be saved (an app failed) still shows
     // why.
@@ -30,13 +35,16 @@ pub fn run(args: &PlanArgs, streams: &mut Streams) -> Result<Outcome, CliError> 
         format => streams.out.write_all(report(&plans, format).as_bytes()),
     };
     if args.format == Format::Github {
-        append_step_summary(&plans, streams);
+        append_step_summary("plan", &render::markdown::render(&plans), streams);
     }
     if let Some(out) = &args.out {
         super::saved::write(out, &apps, &plans, &credentials, streams)?;
     }
     let summary = Summary::of(&plans);
-    if summary.error > 0 {
+    let probe_failed = plans
+        .iter()
+        .any(|p| p.probe.as_ref().is_some_and(|probe| probe.failed()));
+    if summary.error > 0 || probe_failed {
         return Ok(Outcome::Failure);
     }
     if let Some(gate) = args.fail_on {
@@ -94,7 +102,10 @@ fn report(plans: &[AppPlan], format: Format) -> String {
         Format::Json => render::json::render(plans),
         Format::Markdown => render::markdown::render(plans),
         Format::Github => {
-            let annotations = render::github::render(&render::github::plan_annotations(plans));
+            let mut annotations = render::github::plan_annotations(plans);
+            let probes: Vec<_> = plans.iter().filter_map(|p| p.probe.clone()).collect();
+            annotations.extend(render::probe::annotations(&probes));
+            let annotations = render::github::render(&annotations);
             let text = render::text::render(plans);
             // The plain plan after the annotations is data: between a fresh stop-commands pair,
             // no line of it is a workflow command whatever a URL or an error message contains.
@@ -106,7 +117,8 @@ fn report(plans: &[AppPlan], format: Format) -> String {
 
 /// GitHub Actions shows `$GITHUB_STEP_SUMMARY` on the run's page; the markdown report is appended
 /// there (appended, because other steps may have written to it).
-fn append_step_summary(plans: &[AppPlan], streams: &mut Streams) {
+/// `what` names the report in a warning ("plan", "probe report").
+pub(super) fn append_step_summary(what: &str, markdown: &str, streams: &mut Streams) {
     let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
         return;
     };
@@ -114,10 +126,10 @@ fn append_step_summary(plans: &[AppPlan], streams: &mut Streams) {
         .create(true)
         .append(true)
         .open(&path)
-        .and_then(|mut file| file.write_all(render::markdown::render(plans).as_bytes()));
+        .and_then(|mut file| file.write_all(markdown.as_bytes()));
     if let Err(e) = written {
         let message = format!(
-            "could not append the plan to $GITHUB_STEP_SUMMARY ({}): {e}",
+            "could not append the {what} to $GITHUB_STEP_SUMMARY ({}): {e}",
             std::path::Path::new(&path).display()
         );
         streams.warning(&message);

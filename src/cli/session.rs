@@ -207,7 +207,7 @@ pub(super) fn load_emulator_state(path: &Path) -> Result<State, CliError> {
 }
 
 /// Names every unusable variable and the apps that need it, then says how to fix it.
-fn missing_variables(missing: &[MissingVariable]) -> CliError {
+pub(super) fn missing_variables(missing: &[MissingVariable]) -> CliError {
     let problems = missing
         .iter()
         .map(|m| Problem {

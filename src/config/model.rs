@@ -128,7 +128,9 @@ pub struct CallbackSpec {
     /// Absolute `https://` (recommended) or `http://` URL that Tencent posts events to. A secret
     /// in it is written `${NAME}`: the value of environment variable NAME, filled in at plan and
     /// apply time and never shown; `$$` writes a literal `$`, and any other `$` is an error.
-    #[schemars(extend("format" = "uri"))]
+    // RFC 6570: `${NAME}` reads as a literal `$` and an expression, so tools that check formats
+    // accept a template that `uri` would reject.
+    #[schemars(extend("format" = "uri-template"))]
     pub url: String,
     /// Command words (`CallbackCommandList`) to deliver; compared as a set.
     #[schemars(schema_with = "commands_schema")]

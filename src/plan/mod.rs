@@ -244,6 +244,8 @@ pub struct AppPlan {
     pub decision: Result<Decision, AppError>,
     /// Where the app is declared, for annotations that point at the YAML.
     pub origin: Origin,
+    /// With `--probe`, how the receiver at a created or changed URL answered a probe.
+    pub probe: Option<crate::probe::ProbeResult>,
 }
 
 impl AppPlan {
@@ -302,6 +304,7 @@ pub fn decide(app: &App, live: Result<LiveState, AppError>, desired: Desired<'_>
         endpoint: app.location.base_url(),
         decision: live.map(|live| Decision::of(app, live, desired)),
         origin: app.origin.clone(),
+        probe: None,
     }
 }
 

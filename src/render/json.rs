@@ -66,7 +66,7 @@ fn app(plan: &AppPlan) -> Value {
         None => (live, live),
     };
     let secret = change.and_then(|c| c.secret_url.as_ref());
-    json!({
+    let mut app = json!({
         "name": plan.name,
         "sdkappid": plan.sdkappid,
         "region": plan.region,
@@ -78,7 +78,12 @@ fn app(plan: &AppPlan) -> Value {
         "token": token(decision.and_then(|d| d.token.as_ref())),
         "fingerprint": decision.map(|d| &d.fingerprint),
         "error": plan.decision.as_ref().err(),
-    })
+    });
+    // Only with `--probe`, so that a plan without it is the document it always was.
+    if let Some(probe) = &plan.probe {
+        app["probe"] = super::probe::app_json(probe);
+    }
+    app
 }
 
 /// A callback as `{url, commands}`; a URL with `${NAME}` references (the template, or the live

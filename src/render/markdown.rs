@@ -111,6 +111,11 @@ fn change_summary(plan: &AppPlan) -> String {
         .map(callback_summary)
         .into_iter()
         .chain(decision.token.as_ref().map(token_summary))
+        .chain(
+            plan.probe
+                .as_ref()
+                .map(|probe| format!("probe {}", super::probe::verdict_label(&probe.verdict))),
+        )
         .filter(|p| !p.is_empty())
         .collect();
     parts.join("; ")
@@ -186,6 +191,23 @@ fn details(plan: &AppPlan) -> String {
             let _ = writeln!(out, "{}", escape::markdown_fence("text", &body));
         }
         Ok(decision) => decision_details(&mut out, decision),
+    }
+    if let Some(probe) = &plan.probe {
+        let problem = super::probe::markdown_problem(probe);
+        let _ = writeln!(
+            out,
+            "\nProbe of the new URL: {}{}{}",
+            super::probe::verdict_label(&probe.verdict),
+            probe
+                .latency
+                .map(|l| format!(" in {} ms", l.as_millis()))
+                .unwrap_or_default(),
+            if problem.is_empty() {
+                String::new()
+            } else {
+                format!(": {problem}")
+            }
+        );
     }
     let _ = writeln!(out, "\n</details>\n");
     out

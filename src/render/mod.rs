@@ -7,6 +7,7 @@ pub mod escape;
 pub mod github;
 pub mod json;
 pub mod markdown;
+pub mod probe;
 pub mod text;
 
 use std::fmt::Write;

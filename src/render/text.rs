@@ -96,6 +96,9 @@ fn change_block(out: &mut String, plan: &AppPlan, decision: &Decision) {
         callback_body(out, change);
         let _ = writeln!(out, "    }}");
     }
+    if let Some(probe) = &plan.probe {
+        super::probe::plan_lines(out, probe);
+    }
     if let Some(change) = token {
         let (_, sign, style) = marker(change.action);
         let _ = writeln!(out, "  {} token {{", paint(style, sign));

@@ -14,6 +14,8 @@ pub const KNOWN: &[&str] = &[
     "Live.CallbackAfterSetMetadata",
     "Live.CallbackAfterDelMetadata",
     "Live.CallbackAfterCreateRoomReachingThreshold",
+    // cloud recording
+    "Live.CallbackAfterCloudRecordingChanged",
     // member
     "Live.CallbackAfterMemberStateChanged",
     "Live.CallbackAfterChangeOwner",

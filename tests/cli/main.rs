@@ -14,6 +14,8 @@ mod github_action;
 mod hostile_input;
 mod hostile_output;
 mod plan;
+mod probe;
+mod probe_receiver;
 mod prompt;
 mod properties;
 mod proxy;

@@ -87,6 +87,10 @@ secrets! {
     /// Export's distinct token variables: the live tokens of `prod-sg` and `prod_sg`.
     CLASH_DASH_TOKEN = "token-of-prod-dash-5c1e";
     CLASH_UNDERSCORE_TOKEN = "token-of-prod-underscore-9a7b";
+    /// Probes: the webhook token that signs them (its `Sign` is searched for as well).
+    PROBE_TOKEN = "probeToken-3e9dWq4";
+    /// Probes: the value of a `${PROBE_URL_KEY}` in a probed callback URL.
+    PROBE_URL_KEY = "probeUrlKey-7c2eLm5";
     /// Secrets in callback URLs: the value of `${HOOK_KEY}`, the live one it replaces, one put
     /// in the variable after a saved plan, and a live URL's secret of another shape.
     URL_KEY = "urlKey-3b7e1c94";

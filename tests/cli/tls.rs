@@ -23,6 +23,15 @@ pub struct TestPki {
 
 impl TestPki {
     pub fn new() -> TestPki {
+        TestPki::with_leaf(vec!["localhost".to_owned(), "127.0.0.1".to_owned()], |_| {})
+    }
+
+    /// A CA and a server certificate for `names`, after `customise` (a validity period, say)
+    /// has had its way with the certificate's parameters.
+    pub fn with_leaf(
+        names: Vec<String>,
+        customise: impl FnOnce(&mut CertificateParams),
+    ) -> TestPki {
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         ca_params
@@ -30,10 +39,9 @@ impl TestPki {
             .push(DnType::CommonName, "livehook test CA");
         let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
         let key = KeyPair::generate().unwrap();
-        let cert = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-            .unwrap()
-            .signed_by(&key, &ca)
-            .unwrap();
+        let mut leaf = CertificateParams::new(names).unwrap();
+        customise(&mut leaf);
+        let cert = leaf.signed_by(&key, &ca).unwrap();
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
         TestPki {

@@ -37,13 +37,14 @@ impl Client {
             .append_pair("contenttype", "json");
         let mut secrets = vec![sig.expose(), target.secret_key.expose()];
         secrets.extend_from_slice(extra_secrets);
-        let network = |e: reqwest::Error| match untrusted_certificate(&e) {
+        let network = |e: reqwest::Error| match certificate_refusal(&e) {
             Some(why) => CallError::Network {
                 command,
                 kind: NetworkKind::Certificate,
                 message: format!(
-                    "the TLS certificate of {} is not trusted: {why}",
-                    host_of(endpoint)
+                    "the TLS certificate of {} is not trusted: {}",
+                    host_of(endpoint),
+                    why.why()
                 ),
             },
             None => CallError::Network {
@@ -104,6 +105,23 @@ impl Client {
     }
 }
 
+/// The HTTP client settings every request livehook sends shares, to Tencent or to a webhook
+/// receiver: rustls with the platform's roots plus `SSL_CERT_FILE`/`SSL_CERT_DIR`, proxies as
+/// curl reads them from the environment, no redirects followed, livehook's user agent. Callers
+/// add their own timeouts.
+pub fn builder() -> reqwest::ClientBuilder {
+    let mut builder = reqwest::Client::builder();
+    if super::proxy::no_proxy_for_any_host() {
+        builder = builder.no_proxy();
+    }
+    builder
+        .use_rustls_tls()
+        // A redirect would resend the query (a UserSig, a webhook Sign) to wherever the
+        // redirect points. Tencent neither sends nor follows one, so a 3xx is reported instead.
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("livehook/", env!("CARGO_PKG_VERSION")))
+}
+
 /// `{base_url}/v4/live_config/{command}`, without the query.
 pub(super) fn endpoint(target: &Target, command: Command) -> Result<Url, CallError> {
     let base = target.base_url.trim_end_matches('/');
@@ -141,24 +159,53 @@ fn describe(error: reqwest::Error, options: &ClientOptions) -> String {
     message
 }
 
-/// Why the server's certificate was refused, in words, when that is what failed. rustls's own
-/// error sits inside `io::Error`s (nested) several causes down, where `source()` does not reach.
-fn untrusted_certificate(error: &reqwest::Error) -> Option<&'static str> {
+/// Why a server's certificate was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertificateRefusal {
+    UnknownIssuer,
+    WrongHost,
+    Expired,
+    NotValidYet,
+    Revoked,
+    Other,
+}
+
+impl CertificateRefusal {
+    /// The refusal in words, completing "the TLS certificate of HOST is not trusted: ".
+    pub fn why(self) -> &'static str {
+        match self {
+            CertificateRefusal::UnknownIssuer => {
+                "it is signed by a certificate authority this machine does not trust"
+            }
+            CertificateRefusal::WrongHost => "it is not issued for this host name",
+            CertificateRefusal::Expired => "it has expired",
+            CertificateRefusal::NotValidYet => "it is not valid yet",
+            CertificateRefusal::Revoked => "it has been revoked",
+            CertificateRefusal::Other => {
+                "certificate verification refused it (a self-signed certificate, say)"
+            }
+        }
+    }
+}
+
+/// Why the server's certificate was refused, when that is what failed. rustls's own error sits
+/// inside `io::Error`s (nested) several causes down, where `source()` does not reach.
+pub fn certificate_refusal(error: &reqwest::Error) -> Option<CertificateRefusal> {
     use rustls::CertificateError as Why;
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(cause) = source {
         if let Some(rustls::Error::InvalidCertificate(why)) = rustls_error_in(cause) {
             return Some(match why {
-                Why::UnknownIssuer => {
-                    "it is signed by a certificate authority this machine does not trust"
-                }
+                Why::UnknownIssuer => CertificateRefusal::UnknownIssuer,
                 Why::NotValidForName | Why::NotValidForNameContext { .. } => {
-                    "it is not issued for this host name"
+                    CertificateRefusal::WrongHost
                 }
-                Why::Expired | Why::ExpiredContext { .. } => "it has expired",
-                Why::NotValidYet | Why::NotValidYetContext { .. } => "it is not valid yet",
-                Why::Revoked => "it has been revoked",
-                _ => "certificate verification refused it (a self-signed certificate, say)",
+                Why::Expired | Why::ExpiredContext { .. } => CertificateRefusal::Expired,
+                Why::NotValidYet | Why::NotValidYetContext { .. } => {
+                    CertificateRefusal::NotValidYet
+                }
+                Why::Revoked => CertificateRefusal::Revoked,
+                _ => CertificateRefusal::Other,
             });
         }
         source = cause.source();

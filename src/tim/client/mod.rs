@@ -30,6 +30,7 @@ use self::sig_cache::SigCache;
 
 pub use self::calls::{Readable, Write};
 pub use self::error::{CallError, NetworkKind};
+pub use self::http::{CertificateRefusal, builder as http_builder, certificate_refusal};
 pub use self::proxy::proxy_for;
 pub use crate::tim::secret::Secret;
 
@@ -132,20 +133,11 @@ impl Client {
     pub fn new(options: ClientOptions) -> Result<Client, ClientBuildError> {
         let limit = NonZeroU32::new(options.requests_per_second_per_sdkappid)
             .ok_or(ClientBuildError::ZeroRateLimit)?;
-        let mut builder = reqwest::Client::builder();
-        if proxy::no_proxy_for_any_host() {
-            builder = builder.no_proxy();
-        }
-        let http = builder
-            .use_rustls_tls()
+        let http = http::builder()
             .timeout(options.timeout)
             .connect_timeout(options.connect_timeout)
             .tcp_keepalive(Some(Duration::from_secs(30)))
             .pool_idle_timeout(Some(Duration::from_secs(60)))
-            // A redirect would resend the query, UserSig included, to wherever the redirect
-            // points. Tencent never redirects these calls, so a 3xx is reported instead.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("livehook/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ClientBuildError::Http(e.without_url().to_string()))?;
         Ok(Client {
