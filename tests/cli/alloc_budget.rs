@@ -221,9 +221,7 @@ fn loading_and_planning_a_thousand_apps_stays_within_the_allocation_budget() {
             .iter()
             .zip(&credentials)
             .zip(live)
-            .map(|((app, c), live)| {
-                livehook::plan::decide(app, live, c.token.as_ref().map(|t| &t.state))
-            })
+            .map(|((app, c), live)| livehook::plan::decide(app, live, c.desired()))
             .collect();
         livehook::render::json::render(&plans)
     });
