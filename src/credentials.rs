@@ -129,7 +129,7 @@ pub fn resolve(
     base_url: Option<&str>,
     emulator_key: impl Fn(u64) -> Option<String>,
 ) -> Result<Vec<Credentials>, Vec<MissingVariable>> {
-    let mut missing: BTreeMap<(VariableKind, String, Problem), Vec<String>> = BTreeMap::new();
+    let mut missing = Missing::new();
     let mut resolved = Vec::with_capacity(apps.len());
     for app in apps {
         // Under `--emulator` its state file is the truth: a production key exported in the
@@ -207,15 +207,7 @@ pub fn resolve(
     if missing.is_empty() {
         Ok(resolved)
     } else {
-        Err(missing
-            .into_iter()
-            .map(|((kind, variable, problem), apps)| MissingVariable {
-                variable,
-                kind,
-                problem,
-                apps,
-            })
-            .collect())
+        Err(missing_variables(missing))
     }
 }
 
@@ -234,7 +226,7 @@ pub struct ProbeSecrets {
 
 /// [`ProbeSecrets`] of every app whose callback is desired (`None` for the others).
 pub fn probe_secrets(apps: &[App]) -> Result<Vec<Option<ProbeSecrets>>, Vec<MissingVariable>> {
-    let mut missing: BTreeMap<(VariableKind, String, Problem), Vec<String>> = BTreeMap::new();
+    let mut missing = Missing::new();
     let mut resolved = Vec::with_capacity(apps.len());
     for app in apps {
         let Some(Managed::Present(callback)) = &app.callback else {
@@ -263,9 +255,18 @@ pub fn probe_secrets(apps: &[App]) -> Result<Vec<Option<ProbeSecrets>>, Vec<Miss
         }));
     }
     if missing.is_empty() {
-        return Ok(resolved);
+        Ok(resolved)
+    } else {
+        Err(missing_variables(missing))
     }
-    Err(missing
+}
+
+/// Each unusable variable gathered by a resolve, with the apps that need it, so that one run
+/// names them all.
+type Missing = BTreeMap<(VariableKind, String, Problem), Vec<String>>;
+
+fn missing_variables(missing: Missing) -> Vec<MissingVariable> {
+    missing
         .into_iter()
         .map(|((kind, variable, problem), apps)| MissingVariable {
             variable,
@@ -273,7 +274,7 @@ pub fn probe_secrets(apps: &[App]) -> Result<Vec<Option<ProbeSecrets>>, Vec<Miss
             problem,
             apps,
         })
-        .collect())
+        .collect()
 }
 
 /// The values of a URL template's `${NAME}`s, as resolved from the environment.
