@@ -13,7 +13,7 @@ use super::schema::show;
 use super::suggest::did_you_mean;
 use super::url_template::UrlTemplate;
 use super::url_text::{self, UrlTextProblem};
-use super::yaml::{Document, escape_pointer};
+use super::yaml::{Document, child_pointer, escape_pointer};
 use crate::tim::command_words;
 
 pub fn check(doc: &Document, source: &SourceFile) -> Vec<ConfigDiagnostic> {
@@ -38,9 +38,9 @@ pub fn check(doc: &Document, source: &SourceFile) -> Vec<ConfigDiagnostic> {
     };
     for (name, app) in apps {
         let Some(app) = app.as_object() else { continue };
-        let pointer = format!("/apps/{}", escape_pointer(name));
+        let pointer = child_pointer("/apps", &[&escape_pointer(name)]);
         if let Some(sdkappid) = app.get("sdkappid") {
-            let pointer = format!("{pointer}/sdkappid");
+            let pointer = child_pointer(&pointer, &["sdkappid"]);
             check_whole_number(
                 doc,
                 source,
@@ -53,15 +53,21 @@ pub fn check(doc: &Document, source: &SourceFile) -> Vec<ConfigDiagnostic> {
         check_location_fields(doc, source, &pointer, app, &mut out);
         check_has_location(doc, source, &pointer, name, app, defaults, &mut out);
         if let Some(callback) = app.get("callback").and_then(Value::as_object) {
-            let pointer = format!("{pointer}/callback");
+            let pointer = child_pointer(&pointer, &["callback"]);
             if let Some(url) = callback.get("url").and_then(Value::as_str) {
-                check_callback_url(doc, source, &format!("{pointer}/url"), url, &mut out);
+                check_callback_url(
+                    doc,
+                    source,
+                    &child_pointer(&pointer, &["url"]),
+                    url,
+                    &mut out,
+                );
             }
             if let Some(words) = callback.get("commands").and_then(Value::as_array) {
                 check_commands(
                     doc,
                     source,
-                    &format!("{pointer}/commands"),
+                    &child_pointer(&pointer, &["commands"]),
                     words,
                     &extra,
                     &mut out,
@@ -115,7 +121,8 @@ fn check_commands(
 ) {
     for (index, word) in words.iter().enumerate() {
         let Some(word) = word.as_str() else { continue };
-        let span = doc.spans.nearest(&format!("{pointer}/{index}")).value;
+        // Looked up only for a word that has a problem: most have none.
+        let span = || doc.spans.nearest(&format!("{pointer}/{index}")).value;
         if let Some(first) = words[..index].iter().position(|w| w.as_str() == Some(word)) {
             let first_span = doc.spans.nearest(&format!("{pointer}/{first}")).value;
             out.push(
@@ -123,7 +130,7 @@ fn check_commands(
                     "livehook::duplicate_command",
                     format!("command word `{word}` is listed twice"),
                 )
-                .at(source, span, "listed again here")
+                .at(source, span(), "listed again here")
                 .related(first_span, "first listed here")
                 .help("commands are a set; remove the second one"),
             );
@@ -140,7 +147,7 @@ fn check_commands(
             "livehook::unknown_command",
             format!("unknown command word `{word}`"),
         )
-        .at(source, span, "not a documented live-room command word");
+        .at(source, span(), "not a documented live-room command word");
         out.push(match did_you_mean(word, candidates) {
             Some(best) => diagnostic.help(format!(
                 "did you mean `{best}`? If Tencent added `{word}` recently, list it under the top-level `extra_commands`"
@@ -254,7 +261,10 @@ fn check_location_fields(
     out: &mut Vec<ConfigDiagnostic>,
 ) {
     if let Some(endpoint) = object.get("endpoint").and_then(Value::as_str) {
-        let span = doc.spans.nearest(&format!("{pointer}/endpoint")).value;
+        let span = doc
+            .spans
+            .nearest(&child_pointer(pointer, &["endpoint"]))
+            .value;
         match check_endpoint(endpoint) {
             Err(EndpointProblem::Text(problem)) => out.push(url_text_diagnostic(
                 "livehook::invalid_endpoint",

@@ -25,7 +25,7 @@ pub use suggest::did_you_mean;
 
 use crate::tim::region::Region;
 use crate::tim::wire::Callback;
-use yaml::{Document, escape_pointer};
+use yaml::{Document, child_pointer, escape_pointer};
 
 /// The desired-state file commands read when given no path.
 pub const DEFAULT_PATH: &str = "livehook.yaml";
@@ -258,7 +258,7 @@ fn resolve(file: model::DesiredStateFile, doc: &Document, source: &SourceFile) -
     file.apps
         .into_iter()
         .map(|(name, spec)| {
-            let base = format!("/apps/{}", escape_pointer(&name));
+            let base = child_pointer("/apps", &[&escape_pointer(&name)]);
             // An app's own region or endpoint beats either from defaults; the checks guarantee
             // that one applies and that no level sets both.
             let settings = &spec.settings;
@@ -277,7 +277,9 @@ fn resolve(file: model::DesiredStateFile, doc: &Document, source: &SourceFile) -
                     .iter()
                     .enumerate()
                     .filter_map(|(i, word)| {
-                        let p = position(&format!("{base}/callback/commands/{i}"), false)?;
+                        let index = i.to_string();
+                        let pointer = child_pointer(&base, &["callback", "commands", &index]);
+                        let p = position(&pointer, false)?;
                         Some((word.clone(), p))
                     })
                     .collect(),
@@ -293,10 +295,10 @@ fn resolve(file: model::DesiredStateFile, doc: &Document, source: &SourceFile) -
                     .spans
                     .get(&base)
                     .map_or(0..0, |spans| spans.key_or_value()),
-                callback: position(&format!("{base}/callback"), true),
-                url: position(&format!("{base}/callback/url"), false),
+                callback: position(&child_pointer(&base, &["callback"]), true),
+                url: position(&child_pointer(&base, &["callback", "url"]), false),
                 commands,
-                token: position(&format!("{base}/token"), true),
+                token: position(&child_pointer(&base, &["token"]), true),
             };
             App {
                 sdkappid: spec.sdkappid,
