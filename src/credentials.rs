@@ -93,11 +93,8 @@ pub struct MissingVariable {
 impl MissingVariable {
     /// One line naming the variable, what is wrong and who needs it; never the value.
     pub fn message(&self) -> String {
-        let apps: Vec<String> = self.apps.iter().map(|a| format!("`{a}`")).collect();
-        let needed_by = match apps.len() {
-            1 => format!("app {}", apps[0]),
-            _ => format!("apps {}", apps.join(", ")),
-        };
+        let noun = if self.apps.len() == 1 { "app" } else { "apps" };
+        let needed_by = format!("{noun} {}", quoted_names(&self.apps));
         let what = match self.kind {
             VariableKind::SecretKey => "secret key",
             VariableKind::Token => "webhook token",
@@ -118,6 +115,22 @@ impl MissingVariable {
                 self.variable
             ),
         }
+    }
+}
+
+/// At most this many names in one message: with hundreds of apps the list would bury the point.
+const NAMES_LISTED: usize = 10;
+
+/// "`a`, `b`", or "`a`, … `j` and 4990 more" past [`NAMES_LISTED`].
+pub fn quoted_names<S: AsRef<str>>(names: &[S]) -> String {
+    let listed: Vec<String> = names
+        .iter()
+        .take(NAMES_LISTED)
+        .map(|name| format!("`{}`", name.as_ref()))
+        .collect();
+    match names.len().checked_sub(NAMES_LISTED) {
+        Some(more) if more > 0 => format!("{} and {more} more", listed.join(", ")),
+        _ => listed.join(", "),
     }
 }
 
@@ -353,6 +366,21 @@ fn non_empty_var(name: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn quoted_names_lists_ten_and_counts_the_rest() {
+        let names: Vec<String> = (0..13).map(|i| format!("app-{i}")).collect();
+        assert_eq!(super::quoted_names(&names[..2]), "`app-0`, `app-1`");
+        assert_eq!(
+            super::quoted_names(&names[..10]),
+            "`app-0`, `app-1`, `app-2`, `app-3`, `app-4`, `app-5`, `app-6`, `app-7`, `app-8`, `app-9`"
+        );
+        assert_eq!(
+            super::quoted_names(&names),
+            "`app-0`, `app-1`, `app-2`, `app-3`, `app-4`, `app-5`, `app-6`, `app-7`, `app-8`, \
+             `app-9` and 3 more"
+        );
+    }
+
     use super::*;
     use crate::config::{Location, Origin, Position};
     use crate::tim::region::Region;

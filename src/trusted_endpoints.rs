@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use crate::config::{App, Location, is_loopback};
+use crate::credentials::quoted_names;
 use crate::tim::region;
 
 /// The endpoints the command line (`--allow-endpoint`, `LIVEHOOK_ALLOW_ENDPOINTS`) allows on
@@ -29,16 +30,16 @@ impl UntrustedEndpoint {
     /// One line naming the endpoint and who names it, saying why it is refused.
     pub fn message(&self) -> String {
         // Apps are listed per file, in the order they come: "apps `a`, `b` in x.yaml".
-        let mut by_file: Vec<(&str, Vec<String>)> = Vec::new();
+        let mut by_file: Vec<(&str, Vec<&str>)> = Vec::new();
         for (app, file) in &self.apps {
             match by_file.iter_mut().find(|(f, _)| f == file) {
-                Some((_, apps)) => apps.push(format!("`{app}`")),
-                None => by_file.push((file, vec![format!("`{app}`")])),
+                Some((_, apps)) => apps.push(app),
+                None => by_file.push((file, vec![app])),
             }
         }
         let files: Vec<String> = by_file
             .iter()
-            .map(|(file, apps)| format!("{} in {file}", apps.join(", ")))
+            .map(|(file, apps)| format!("{} in {file}", quoted_names(apps)))
             .collect();
         let noun = if self.apps.len() == 1 { "app" } else { "apps" };
         let named_by = format!("{noun} {}", files.join("; "));
