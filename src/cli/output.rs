@@ -109,6 +109,27 @@ impl Streams {
     fn help(&mut self, help: &str) {
         let _ = writeln!(self.err, "  help: {}", escape::text(help));
     }
+
+    /// GitHub Actions shows `$GITHUB_STEP_SUMMARY` on the run's page; the markdown report is
+    /// appended there (appended, because other steps may have written to it). `what` names the
+    /// report in a warning ("plan", "probe report").
+    pub fn append_step_summary(&mut self, what: &str, markdown: &str) {
+        let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+            return;
+        };
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut file| file.write_all(markdown.as_bytes()));
+        if let Err(e) = written {
+            let message = format!(
+                "could not append the {what} to $GITHUB_STEP_SUMMARY ({}): {e}",
+                std::path::Path::new(&path).display()
+            );
+            self.warning(&message);
+        }
+    }
 }
 
 enum Severity {

@@ -35,7 +35,7 @@ pub fn run(args: &PlanArgs, streams: &mut Streams) -> Result<Outcome, CliError> 
         format => streams.out.write_all(report(&plans, format).as_bytes()),
     };
     if args.format == Format::Github {
-        append_step_summary("plan", &render::markdown::render(&plans), streams);
+        streams.append_step_summary("plan", &render::markdown::render(&plans));
     }
     if let Some(out) = &args.out {
         super::saved::write(out, &apps, &plans, &credentials, streams)?;
@@ -112,26 +112,5 @@ fn report(plans: &[AppPlan], format: Format) -> String {
             let text = anstream::adapter::strip_str(&text).to_string();
             format!("{annotations}{}", render::escape::github_inert(&text))
         }
-    }
-}
-
-/// GitHub Actions shows `$GITHUB_STEP_SUMMARY` on the run's page; the markdown report is appended
-/// there (appended, because other steps may have written to it).
-/// `what` names the report in a warning ("plan", "probe report").
-pub(super) fn append_step_summary(what: &str, markdown: &str, streams: &mut Streams) {
-    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
-        return;
-    };
-    let written = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .and_then(|mut file| file.write_all(markdown.as_bytes()));
-    if let Err(e) = written {
-        let message = format!(
-            "could not append the {what} to $GITHUB_STEP_SUMMARY ({}): {e}",
-            std::path::Path::new(&path).display()
-        );
-        streams.warning(&message);
     }
 }

@@ -77,7 +77,7 @@ pub fn run(args: &ProbeArgs, streams: &mut Streams) -> Result<Outcome, CliError>
     let _ = streams.out.write_all(report.as_bytes());
     if args.format == Format::Github {
         let markdown = render::probe::markdown(&results);
-        super::plan::append_step_summary("probe report", &markdown, streams);
+        streams.append_step_summary("probe report", &markdown);
     }
     Ok(if ProbeSummary::of(&results).failed > 0 {
         Outcome::Failure
