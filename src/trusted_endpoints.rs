@@ -69,25 +69,29 @@ impl TrustedEndpoints {
     /// Every app whose endpoint is not trusted, grouped by endpoint, before any secret is read
     /// or any request sent.
     pub fn check(&self, apps: &[App]) -> Result<(), Vec<UntrustedEndpoint>> {
-        let mut untrusted: BTreeMap<&str, Vec<(String, String)>> = BTreeMap::new();
+        // Grouped first, so that each endpoint is parsed once however many apps share it.
+        let mut by_endpoint: BTreeMap<&str, Vec<&App>> = BTreeMap::new();
         for app in apps {
             if let Location::Endpoint(endpoint) = &app.location {
-                if !self.trusts(endpoint) {
-                    let named_by = (app.name.clone(), app.origin.app.file.clone());
-                    untrusted.entry(endpoint).or_default().push(named_by);
-                }
+                by_endpoint.entry(endpoint).or_default().push(app);
             }
         }
-        if untrusted.is_empty() {
-            return Ok(());
-        }
-        Err(untrusted
+        let untrusted: Vec<UntrustedEndpoint> = by_endpoint
             .into_iter()
+            .filter(|(endpoint, _)| !self.trusts(endpoint))
             .map(|(endpoint, apps)| UntrustedEndpoint {
                 endpoint: endpoint.to_owned(),
-                apps,
+                apps: apps
+                    .iter()
+                    .map(|app| (app.name.clone(), app.origin.app.file.clone()))
+                    .collect(),
             })
-            .collect())
+            .collect();
+        if untrusted.is_empty() {
+            Ok(())
+        } else {
+            Err(untrusted)
+        }
     }
 
     /// Whether a UserSig may go to `endpoint`. An endpoint that does not parse is not trusted:
