@@ -135,6 +135,20 @@ fn closed_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
+/// A receiver, and a directory whose `livehook.yaml` is [`verdicts_yaml`] with a closed port as
+/// the refused app's URL.
+async fn verdicts_setup() -> (Receiver, tempfile::TempDir) {
+    let r = Receiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let refused = format!("http://127.0.0.1:{}/hook", closed_port());
+    std::fs::write(
+        dir.path().join("livehook.yaml"),
+        verdicts_yaml(&r, &refused),
+    )
+    .unwrap();
+    (r, dir)
+}
+
 fn verdicts_yaml(r: &Receiver, refused: &str) -> String {
     format!(
         "version: 1
@@ -230,14 +244,7 @@ fn assert_no_token_or_sign(label: &str, text: &str, signs: &[String]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_answer_gets_tencents_verdict_and_every_probe_is_shaped_as_tencents_callbacks() {
-    let r = Receiver::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let refused = format!("http://127.0.0.1:{}/hook", closed_port());
-    std::fs::write(
-        dir.path().join("livehook.yaml"),
-        verdicts_yaml(&r, &refused),
-    )
-    .unwrap();
+    let (r, dir) = verdicts_setup().await;
 
     let output = probe(dir.path(), &["probe", "-v"]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
@@ -294,14 +301,7 @@ async fn each_answer_gets_tencents_verdict_and_every_probe_is_shaped_as_tencents
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_markdown_and_github_reports_and_the_command_flag() {
-    let r = Receiver::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let refused = format!("http://127.0.0.1:{}/hook", closed_port());
-    std::fs::write(
-        dir.path().join("livehook.yaml"),
-        verdicts_yaml(&r, &refused),
-    )
-    .unwrap();
+    let (r, dir) = verdicts_setup().await;
     let some = [
         "--target",
         "a-ok",
