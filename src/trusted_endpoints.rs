@@ -83,7 +83,7 @@ impl TrustedEndpoints {
                 endpoint: endpoint.to_owned(),
                 apps: apps
                     .iter()
-                    .map(|app| (app.name.clone(), app.origin.app.file.clone()))
+                    .map(|app| (app.name.clone(), app.origin.app.file.to_string()))
                     .collect(),
             })
             .collect();

@@ -103,8 +103,8 @@ fn report(plans: &[AppPlan], format: Format) -> String {
         Format::Markdown => render::markdown::render(plans),
         Format::Github => {
             let mut annotations = render::github::plan_annotations(plans);
-            let probes: Vec<_> = plans.iter().filter_map(|p| p.probe.clone()).collect();
-            annotations.extend(render::probe::annotations(&probes));
+            let probes = plans.iter().filter_map(|p| p.probe.as_deref());
+            annotations.extend(render::probe::annotations(probes));
             let annotations = render::github::render(&annotations);
             let text = render::text::render(plans);
             // The plain plan after the annotations is data: between a fresh stop-commands pair,

@@ -107,7 +107,7 @@ pub(super) async fn probe_new_urls<'a>(
     let prober = Prober::new().map_err(CliError::new)?;
     let results = prober.probe_all(targets, usize::from(parallelism)).await;
     for (plan, result) in probed.into_iter().zip(results) {
-        plan.probe = Some(result);
+        plan.probe = Some(Box::new(result));
     }
     Ok(())
 }

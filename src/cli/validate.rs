@@ -99,9 +99,11 @@ fn annotation(d: &ConfigDiagnostic) -> Annotation {
         } else {
             Level::Warning
         },
-        position: d
-            .location()
-            .map(|(file, line, column)| Position { file, line, column }),
+        position: d.location().map(|(file, line, column)| Position {
+            file: file.into(),
+            line,
+            column,
+        }),
         title: format!(
             "livehook validate: {}",
             d.code.trim_start_matches("livehook::")

@@ -10,6 +10,7 @@ pub mod saved;
 pub mod token;
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -243,9 +244,10 @@ pub struct AppPlan {
     /// What is to be done, decided from the live state; or why that could not be read.
     pub decision: Result<Decision, AppError>,
     /// Where the app is declared, for annotations that point at the YAML.
-    pub origin: Origin,
-    /// With `--probe`, how the receiver at a created or changed URL answered a probe.
-    pub probe: Option<crate::probe::ProbeResult>,
+    pub origin: Arc<Origin>,
+    /// With `--probe`, how the receiver at a created or changed URL answered a probe. Boxed: most
+    /// plans have none, and every plan would otherwise carry its room.
+    pub probe: Option<Box<crate::probe::ProbeResult>>,
 }
 
 impl AppPlan {

@@ -393,7 +393,7 @@ impl SavedApp {
     /// The app as `plan` resolved it, so that apply decides again exactly as the plan did.
     pub fn to_app(&self, plan_file: &Path) -> App {
         let here = Position {
-            file: plan_file.display().to_string(),
+            file: plan_file.display().to_string().into(),
             line: 1,
             column: 1,
         };

@@ -229,7 +229,7 @@ pub fn markdown_problem(result: &ProbeResult) -> String {
 }
 
 /// An error at the `url:` line of each failed app, a warning for each certificate about to end.
-pub fn annotations(results: &[ProbeResult]) -> Vec<Annotation> {
+pub fn annotations<'a>(results: impl IntoIterator<Item = &'a ProbeResult>) -> Vec<Annotation> {
     let mut out = Vec::new();
     for result in results {
         if let Some(failure) = result.verdict.failure() {
