@@ -267,11 +267,12 @@ mod tests {
             .unwrap_err();
         assert_eq!(network_failure(error), Failure::Dns);
 
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        // Bound but never listening: refused, and no other process can take the port meanwhile.
+        let closed =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        closed.bind(&loopback.into()).unwrap();
+        let port = closed.local_addr().unwrap().as_socket().unwrap().port();
         let error = client
             .post(format!("http://127.0.0.1:{port}/tim"))
             .send()

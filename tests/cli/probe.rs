@@ -11,8 +11,8 @@ use sha2::{Digest, Sha256};
 
 use crate::probe_receiver::{Receiver, Seen};
 use crate::support::{
-    CREATE_ROOM, DESTROY_ROOM, PROBE_TOKEN, PROBE_URL_KEY, SDKAPPID, SECRET_KEY, livehook, setup,
-    state_with_apps, stderr, stdout, writes,
+    CREATE_ROOM, ClosedPort, DESTROY_ROOM, PROBE_TOKEN, PROBE_URL_KEY, SDKAPPID, SECRET_KEY,
+    closed_port, livehook, setup, state_with_apps, stderr, stdout, writes,
 };
 use crate::tls::TestPki;
 
@@ -129,24 +129,19 @@ fn masked(text: &str, receivers: &[(&str, &str)]) -> String {
     port.replace_all(&text, "127.0.0.1:<port>").into_owned()
 }
 
-/// A port nothing listens on.
-fn closed_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 /// A receiver, and a directory whose `livehook.yaml` is [`verdicts_yaml`] with a closed port as
-/// the refused app's URL.
-async fn verdicts_setup() -> (Receiver, tempfile::TempDir) {
+/// the refused app's URL; the port stays closed while the returned [`ClosedPort`] lives.
+async fn verdicts_setup() -> (Receiver, tempfile::TempDir, ClosedPort) {
     let r = Receiver::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let refused = format!("http://127.0.0.1:{}/hook", closed_port());
+    let closed = closed_port();
+    let refused = format!("http://127.0.0.1:{}/hook", closed.port);
     std::fs::write(
         dir.path().join("livehook.yaml"),
         verdicts_yaml(&r, &refused),
     )
     .unwrap();
-    (r, dir)
+    (r, dir, closed)
 }
 
 fn verdicts_yaml(r: &Receiver, refused: &str) -> String {
@@ -244,7 +239,7 @@ fn assert_no_token_or_sign(label: &str, text: &str, signs: &[String]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_answer_gets_tencents_verdict_and_every_probe_is_shaped_as_tencents_callbacks() {
-    let (r, dir) = verdicts_setup().await;
+    let (r, dir, _closed) = verdicts_setup().await;
 
     let output = probe(dir.path(), &["probe", "-v"]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
@@ -301,7 +296,7 @@ async fn each_answer_gets_tencents_verdict_and_every_probe_is_shaped_as_tencents
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_markdown_and_github_reports_and_the_command_flag() {
-    let (r, dir) = verdicts_setup().await;
+    let (r, dir, _closed) = verdicts_setup().await;
     let some = [
         "--target",
         "a-ok",

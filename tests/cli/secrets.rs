@@ -15,7 +15,7 @@ use livehook::emulator::{FaultKind, Options, State};
 use crate::support::{
     ALL_SECRETS, CREATE_ROOM, SECRET_KEY, SWEEP_DESIRED_TOKEN, SWEEP_LEGACY_TOKEN,
     SWEEP_LIVE_TOKEN, SWEEP_OLD_URL_KEY, SWEEP_OTHER_TOKEN, SWEEP_OTHER_URL_KEY, SWEEP_URL_KEY,
-    WRONG_KEY, callback, live_app, livehook, start_emulator, stdout, token,
+    WRONG_KEY, callback, closed_port, live_app, livehook, start_emulator, stdout, token,
 };
 
 fn state() -> State {
@@ -157,12 +157,6 @@ fn secret_pieces() -> Vec<(String, &'static str)> {
 /// livehook's output matches one by chance.
 const PIECE: usize = 8;
 
-/// A port nothing listens on.
-fn closed_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 #[test]
 fn no_command_or_format_leaks_a_key_usersig_or_token_even_with_debug_logs() {
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -188,9 +182,10 @@ fn no_command_or_format_leaks_a_key_usersig_or_token_even_with_debug_logs() {
     let write = |name: &str, text: &str| std::fs::write(d.join(name), text).unwrap();
     write("livehook.yaml", &yaml(&emulator.base_url()));
     write("faulty.yaml", &yaml(&faulty.base_url()));
+    let closed = closed_port();
     write(
         "unreachable.yaml",
-        &yaml(&format!("http://127.0.0.1:{}", closed_port())),
+        &yaml(&format!("http://127.0.0.1:{}", closed.port)),
     );
     write(
         "invalid.yaml",

@@ -395,3 +395,22 @@ pub async fn one_live_app(app: AppState, app_yaml: &str) -> Setup {
     })
     .await
 }
+
+/// A loopback port that refuses connections for as long as this lives: its socket is bound but
+/// never listens. A port bound and then released could be taken by another process before the
+/// test connects; this one cannot.
+pub struct ClosedPort {
+    _socket: socket2::Socket,
+    pub port: u16,
+}
+
+pub fn closed_port() -> ClosedPort {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    socket.bind(&loopback.into()).unwrap();
+    let port = socket.local_addr().unwrap().as_socket().unwrap().port();
+    ClosedPort {
+        _socket: socket,
+        port,
+    }
+}
