@@ -72,7 +72,8 @@ pub struct Position {
 }
 
 /// Where an app's parts are declared. Apps and their plans share it behind an `Arc`: it is
-/// read-only once the file is loaded, and a copy per plan cost 5,000 apps a megabyte and a half.
+/// read-only once the file is loaded, and a copy in every plan (positions and command words
+/// included) held about half a kilobyte per app.
 #[derive(Debug, Clone)]
 pub struct Origin {
     pub app: Position,
