@@ -366,25 +366,25 @@ fn non_empty_var(name: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn quoted_names_lists_ten_and_counts_the_rest() {
-        let names: Vec<String> = (0..13).map(|i| format!("app-{i}")).collect();
-        assert_eq!(super::quoted_names(&names[..2]), "`app-0`, `app-1`");
-        assert_eq!(
-            super::quoted_names(&names[..10]),
-            "`app-0`, `app-1`, `app-2`, `app-3`, `app-4`, `app-5`, `app-6`, `app-7`, `app-8`, `app-9`"
-        );
-        assert_eq!(
-            super::quoted_names(&names),
-            "`app-0`, `app-1`, `app-2`, `app-3`, `app-4`, `app-5`, `app-6`, `app-7`, `app-8`, \
-             `app-9` and 3 more"
-        );
-    }
-
     use super::*;
     use crate::config::{Location, Origin, Position};
     use crate::tim::region::Region;
     use crate::tim::wire::Callback;
+
+    #[test]
+    fn quoted_names_lists_ten_and_counts_the_rest() {
+        let names: Vec<String> = (0..13).map(|i| format!("app-{i}")).collect();
+        assert_eq!(quoted_names(&names[..2]), "`app-0`, `app-1`");
+        assert_eq!(
+            quoted_names(&names[..10]),
+            "`app-0`, `app-1`, `app-2`, `app-3`, `app-4`, `app-5`, `app-6`, `app-7`, `app-8`, `app-9`"
+        );
+        assert_eq!(
+            quoted_names(&names),
+            "`app-0`, `app-1`, `app-2`, `app-3`, `app-4`, `app-5`, `app-6`, `app-7`, `app-8`, \
+             `app-9` and 3 more"
+        );
+    }
 
     fn app(name: &str, url: &str) -> App {
         App {

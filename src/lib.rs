@@ -30,3 +30,6 @@ pub mod render;
 pub mod tim;
 /// Which endpoints may be sent an admin UserSig: Tencent's domains, loopback, what the user allows.
 pub mod trusted_endpoints;
+
+#[cfg(test)]
+mod test_ports;

@@ -267,12 +267,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(network_failure(error), Failure::Dns);
 
-        // Bound but never listening: refused, and no other process can take the port meanwhile.
-        let closed =
-            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-        let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-        closed.bind(&loopback.into()).unwrap();
-        let port = closed.local_addr().unwrap().as_socket().unwrap().port();
+        let (_closed, port) = crate::test_ports::closed_port();
         let error = client
             .post(format!("http://127.0.0.1:{port}/tim"))
             .send()

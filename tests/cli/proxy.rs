@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::support::{
-    PROXY_PASSWORD, PROXY_USER, SECRET_KEY, assert_no_secrets, four_callback_apps,
+    PROXY_PASSWORD, PROXY_USER, SECRET_KEY, assert_no_secrets, closed_port, four_callback_apps,
     four_callback_apps_yaml, livehook, start_emulator, stderr, stdout, writes,
 };
 use crate::tls::TestPki;
@@ -268,9 +268,8 @@ async fn a_dead_proxy_fails_the_run_without_showing_its_credentials() {
         four_callback_apps_yaml(&emulator.base_url()),
     )
     .unwrap();
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead_addr = dead.local_addr().unwrap();
-    drop(dead);
+    let dead = closed_port();
+    let dead_addr = format!("127.0.0.1:{}", dead.port);
     let via = format!("http://{PROXY_USER}:{PROXY_PASSWORD}@{dead_addr}");
     for format in ["text", "json"] {
         let plan = run(

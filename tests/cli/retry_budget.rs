@@ -8,17 +8,9 @@ use std::time::{Duration, Instant};
 use livehook::emulator::{FaultKind, Options};
 
 use crate::support::{
-    SECRET_KEY, WRONG_KEY, assert_no_secrets, four_callback_apps, four_callback_apps_yaml,
-    livehook, start_emulator, stderr, stdout,
+    SECRET_KEY, WRONG_KEY, assert_no_secrets, closed_port, four_callback_apps,
+    four_callback_apps_yaml, livehook, start_emulator, stderr, stdout,
 };
-
-/// A loopback port nothing listens on: bound, then released.
-fn dead_endpoint() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    format!("http://{addr}")
-}
 
 fn timed(dir: &std::path::Path, args: &[&str], key: &str) -> (std::process::Output, Duration) {
     let started = Instant::now();
@@ -29,9 +21,10 @@ fn timed(dir: &std::path::Path, args: &[&str], key: &str) -> (std::process::Outp
 #[test]
 fn a_dead_endpoint_ends_the_run_within_the_budget_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
+    let dead = closed_port();
     std::fs::write(
         dir.path().join("livehook.yaml"),
-        four_callback_apps_yaml(&dead_endpoint()),
+        four_callback_apps_yaml(&format!("http://127.0.0.1:{}", dead.port)),
     )
     .unwrap();
     // One app at a time: four calls of 2 s each would take 8 s; the run stops once nothing has

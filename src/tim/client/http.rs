@@ -387,11 +387,7 @@ mod tests {
 
     #[tokio::test]
     async fn network_errors_reveal_neither_the_usersig_nor_the_key() {
-        // Bind and drop a listener to get a port that refuses connections.
-        let port = {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            listener.local_addr().unwrap().port()
-        };
+        let (_closed, port) = crate::test_ports::closed_port();
         let client = Client::new(ClientOptions {
             max_retries: 1,
             ..fast_options()
