@@ -26,7 +26,7 @@ pub use suggest::did_you_mean;
 
 use crate::tim::region::Region;
 use crate::tim::wire::Callback;
-use yaml::{Document, SpanIndex, child_pointer, escape_pointer};
+use yaml::{Document, NodeSpans, SpanIndex, child_pointer, escape_pointer};
 
 /// The desired-state file commands read when given no path.
 pub const DEFAULT_PATH: &str = "livehook.yaml";
@@ -256,20 +256,21 @@ pub fn load_source(source: &SourceFile) -> (Vec<App>, Vec<ConfigDiagnostic>) {
 fn resolve(file: model::DesiredStateFile, spans: &SpanIndex, source: &SourceFile) -> Vec<App> {
     let defaults = file.defaults.unwrap_or_default();
     let file_name: Arc<str> = source.name.as_str().into();
-    let position = |pointer: &str, key: bool| -> Option<Position> {
-        let spans = spans.get(pointer)?;
-        let at = if key {
-            spans.key_or_value()
+    // A node's position: its key's when `key` (the name of what is declared), else its value's.
+    let at = |node: &NodeSpans, key: bool| -> Position {
+        let span = if key {
+            node.key_or_value()
         } else {
-            spans.value.clone()
+            node.value.clone()
         };
-        let (line, column) = source.line_col(at.start);
-        Some(Position {
+        let (line, column) = source.line_col(span.start);
+        Position {
             file: file_name.clone(),
             line,
             column,
-        })
+        }
     };
+    let position = |pointer: &str, key: bool| spans.get(pointer).map(|node| at(node, key));
     file.apps
         .into_iter()
         .map(|(name, spec)| {
@@ -300,13 +301,17 @@ fn resolve(file: model::DesiredStateFile, spans: &SpanIndex, source: &SourceFile
                     .collect(),
                 _ => Vec::new(),
             };
+            let app_node = spans.get(&base);
             let origin = Arc::new(Origin {
-                app: position(&base, true).unwrap_or(Position {
-                    file: file_name.clone(),
-                    line: 1,
-                    column: 1,
-                }),
-                app_key: spans.get(&base).map_or(0..0, |spans| spans.key_or_value()),
+                app: app_node.map_or_else(
+                    || Position {
+                        file: file_name.clone(),
+                        line: 1,
+                        column: 1,
+                    },
+                    |node| at(node, true),
+                ),
+                app_key: app_node.map_or(0..0, NodeSpans::key_or_value),
                 callback: position(&child_pointer(&base, &["callback"]), true),
                 url: position(&child_pointer(&base, &["callback", "url"]), false),
                 commands,
